@@ -1,0 +1,3 @@
+using VramFit.Cli;
+
+return CliApp.Run(args, Console.Out, Console.Error);

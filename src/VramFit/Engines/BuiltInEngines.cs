@@ -1,0 +1,9 @@
+namespace VramFit.Engines;
+
+/// <summary>The engine models shipped with the library; each engine folder contributes one line.</summary>
+internal static class BuiltInEngines
+{
+    public static IEnumerable<IEngineModel> Create() =>
+    [
+    ];
+}

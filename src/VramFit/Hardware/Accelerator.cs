@@ -1,0 +1,60 @@
+namespace VramFit.Hardware;
+
+/// <summary>Vendor of an accelerator; decides the runtime overhead model (CUDA, ROCm, Metal …).</summary>
+public enum AcceleratorVendor
+{
+    Nvidia,
+    Amd,
+    Apple,
+    Intel,
+    Other,
+}
+
+/// <summary>
+/// One accelerator model as its vendor's datasheet states it. Throughputs are dense (no sparsity) peak
+/// figures in TFLOPS/TOPS; 0 means "not supported in hardware".
+/// </summary>
+public sealed record Accelerator
+{
+    /// <summary>Catalog id ("h100-sxm", "rtx-4090").</summary>
+    public required string Id { get; init; }
+
+    /// <summary>Marketing name ("NVIDIA H100 SXM5 80GB").</summary>
+    public required string Name { get; init; }
+
+    public required AcceleratorVendor Vendor { get; init; }
+
+    /// <summary>Memory in bytes usable by the device (for unified-memory Macs: the whole RAM).</summary>
+    public required long MemoryBytes { get; init; }
+
+    /// <summary>Peak memory bandwidth in GB/s (10⁹ bytes per second).</summary>
+    public required double MemoryBandwidthGBps { get; init; }
+
+    public double Fp16Tflops { get; init; }
+
+    public double Bf16Tflops { get; init; }
+
+    public double Fp8Tflops { get; init; }
+
+    public double Int8Tops { get; init; }
+
+    public double Fp4Tflops { get; init; }
+
+    /// <summary>Device-to-device interconnect ("NVLink 4", "PCIe 4.0 x16", "Infinity Fabric").</summary>
+    public string? Interconnect { get; init; }
+
+    /// <summary>Per-direction… total bidirectional interconnect bandwidth in GB/s, as the datasheet states.</summary>
+    public double InterconnectGBps { get; init; }
+
+    /// <summary>CUDA compute capability ("9.0") for NVIDIA parts.</summary>
+    public string? ComputeCapability { get; init; }
+
+    /// <summary>Memory is shared with the CPU (Apple M-series).</summary>
+    public bool UnifiedMemory { get; init; }
+
+    /// <summary>Datasheet or spec page the values come from.</summary>
+    public string? Source { get; init; }
+
+    /// <summary>Other names under which drivers or logs report this part ("NVIDIA A100-SXM4-80GB").</summary>
+    public IReadOnlyList<string> Aliases { get; init; } = [];
+}
