@@ -88,6 +88,13 @@ public sealed record MemoryReport
 
     public ServingCapacity? Capacity { get; init; }
 
+    /// <summary>
+    /// The figures the real engine would print, under the names of the validation case format
+    /// (shared/validation/SCHEMA.md): "model_buffer_mib.CUDA0", "kv_buffer_mib.CUDA0", "k_mib", "kv_cells",
+    /// "weights_gib", "gpu_blocks", "max_concurrency" …. <c>vramfit validate</c> compares these by name.
+    /// </summary>
+    public ImmutableDictionary<string, double> PrintedFigures { get; init; } = ImmutableDictionary<string, double>.Empty;
+
     /// <summary>The engine's launch command for this configuration, when the engine has one.</summary>
     public string? LaunchCommand { get; init; }
 
