@@ -112,6 +112,9 @@ public sealed record RecurrentSpec
 
     public bool ProjectionBias { get; init; }
 
+    /// <summary>Jamba's extra RMS norms on Δ, B and C inside the Mamba mixer.</summary>
+    public bool InnerNorms { get; init; }
+
     /// <summary>
     /// Elements of the rolling convolution state per sequence (llama.cpp's "r" tensor).
     /// Mamba: (d_conv−1)·(d_inner + 2·n_group·d_state) for Mamba-2, (d_conv−1)·d_inner for Mamba-1;
