@@ -1,0 +1,110 @@
+using System.Collections.Frozen;
+using System.Reflection;
+using System.Text.Json;
+using VramFit.Errors;
+using VramFit.Sources.HfConfig;
+
+namespace VramFit.Models;
+
+/// <summary>One built-in model: its Hub id, its config.json as published, and its published size.</summary>
+public sealed record CatalogModel
+{
+    /// <summary>Hugging Face id ("meta-llama/Llama-3.1-8B").</summary>
+    public required string Id { get; init; }
+
+    /// <summary>The config.json as published, verbatim.</summary>
+    public required JsonElement Config { get; init; }
+
+    /// <summary>Published parameter count (safetensors total_size / bytes per parameter), when published.</summary>
+    public long? PublishedParameters { get; init; }
+
+    /// <summary>Where the config and the count come from.</summary>
+    public string? Source { get; init; }
+
+    /// <summary>Other ids that name the same weights (instruct variants, mirrors).</summary>
+    public IReadOnlyList<string> Aliases { get; init; } = [];
+
+    public ModelDescription Describe() => HfConfigReader.Read(new HfConfig(Config, Id), Id, "catalog");
+}
+
+/// <summary>
+/// The built-in model catalog, embedded as <c>data/models/*.json</c> (one file per model:
+/// <c>{"id", "aliases", "published_parameters", "source", "config"}</c>). Loaded once, on first use.
+/// </summary>
+public static class ModelCatalog
+{
+    private static readonly Lazy<IReadOnlyList<CatalogModel>> Models = new(Load);
+    private static readonly Lazy<FrozenDictionary<string, CatalogModel>> ById = new(() =>
+    {
+        var map = new Dictionary<string, CatalogModel>(StringComparer.OrdinalIgnoreCase);
+        foreach (var m in Models.Value)
+        {
+            map[m.Id] = m;
+            map.TryAdd(m.Id[(m.Id.IndexOf('/') + 1)..], m);
+            foreach (var a in m.Aliases)
+            {
+                map.TryAdd(a, m);
+                map.TryAdd(a[(a.IndexOf('/') + 1)..], m);
+            }
+        }
+
+        return map.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase);
+    });
+
+    public static IReadOnlyList<CatalogModel> All => Models.Value;
+
+    /// <summary>Finds a model by Hub id, by the name after the slash, or by an alias (case-insensitive).</summary>
+    public static CatalogModel? TryFind(string id) => ById.Value.TryGetValue((id ?? "").Trim(), out var m) ? m : null;
+
+    public static CatalogModel Find(string id) => TryFind(id) ?? throw new CatalogLookupException(
+        $"'{id}' is not in the model catalog and is not a path; close matches: {string.Join(", ", CloseMatches(id))} (see 'vramfit models')");
+
+    private static IEnumerable<string> CloseMatches(string id)
+    {
+        var key = new string((id ?? "").ToLowerInvariant().Where(char.IsLetterOrDigit).ToArray());
+        var scored = Models.Value
+            .Select(m => (m.Id, Score: Overlap(key, new string(m.Id.ToLowerInvariant().Where(char.IsLetterOrDigit).ToArray()))))
+            .OrderByDescending(p => p.Score)
+            .Take(3)
+            .Select(p => p.Id)
+            .ToList();
+        return scored.Count > 0 ? scored : ["(catalog empty)"];
+    }
+
+    private static int Overlap(string a, string b)
+    {
+        int best = 0;
+        for (int i = 0; i < a.Length; i++)
+            for (int j = 0; j < b.Length; j++)
+            {
+                int k = 0;
+                while (i + k < a.Length && j + k < b.Length && a[i + k] == b[j + k])
+                    k++;
+                best = Math.Max(best, k);
+            }
+
+        return best;
+    }
+
+    private static IReadOnlyList<CatalogModel> Load()
+    {
+        var assembly = typeof(ModelCatalog).Assembly;
+        var list = new List<CatalogModel>();
+        foreach (var name in assembly.GetManifestResourceNames().Where(n => n.StartsWith("VramFit.data.models", StringComparison.Ordinal)).Order(StringComparer.Ordinal))
+        {
+            using var stream = assembly.GetManifestResourceStream(name)!;
+            using var doc = JsonDocument.Parse(stream);
+            var r = doc.RootElement;
+            list.Add(new CatalogModel
+            {
+                Id = r.GetProperty("id").GetString()!,
+                Config = r.GetProperty("config").Clone(),
+                PublishedParameters = r.TryGetProperty("published_parameters", out var p) && p.ValueKind == JsonValueKind.Number ? p.GetInt64() : null,
+                Source = r.TryGetProperty("source", out var s) ? s.GetString() : null,
+                Aliases = r.TryGetProperty("aliases", out var a) ? a.EnumerateArray().Select(e => e.GetString()!).ToList() : [],
+            });
+        }
+
+        return list;
+    }
+}
