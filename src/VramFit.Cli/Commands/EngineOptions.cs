@@ -1,23 +1,19 @@
 using System.CommandLine;
-using VramFit.Cli.Resolution;
 using VramFit.Engines;
-using VramFit.Errors;
 using VramFit.Hardware;
 using VramFit.Models;
-using VramFit.Numerics;
-using VramFit.Units;
 
 namespace VramFit.Cli.Commands;
 
 /// <summary>
 /// The options every command that estimates shares (model, GPUs, workload, engine and its native
-/// settings), and their translation into one library <see cref="EstimateRequest"/>.
+/// settings), collected into one library <see cref="EstimateInput"/>.
 /// </summary>
 internal sealed class EngineOptions
 {
-    public Argument<string> Model { get; } = new("model") { Description = ModelArgument.Help };
+    public Argument<string> Model { get; } = new("model") { Description = ModelLookup.Help };
 
-    public Option<string?> Gpu { get; } = new("--gpu") { Description = GpuArgument.Help };
+    public Option<string?> Gpu { get; } = new("--gpu") { Description = GpuLookup.Help };
 
     public Option<int> Gpus { get; } = new("--gpus") { Description = "GPUs per node", DefaultValueFactory = _ => 1 };
 
@@ -40,7 +36,6 @@ internal sealed class EngineOptions
     public Option<string[]> Set { get; } = new("--set", "-s")
     {
         Description = "Engine-native setting name=value, by the engine's own option names (ctx_size=8192, gpu_memory_utilization=0.9); repeatable",
-        AllowMultipleArgumentsPerToken = false,
     };
 
     public void AddTo(Command command)
@@ -50,56 +45,19 @@ internal sealed class EngineOptions
             command.Add(o);
     }
 
-    public IEngineModel ResolveEngine(ParseResult parse) => EngineCatalog.Get(parse.GetValue(Engine) ?? "transformers");
-
-    /// <summary>Builds the request; throws VramFit errors naming the bad option.</summary>
-    public EstimateRequest ResolveRequest(ParseResult parse, ModelDescription? model = null)
+    public EstimateInput Input(ParseResult parse) => new()
     {
-        model ??= ModelArgument.Resolve(parse.GetValue(Model)!);
-        var dtypeText = parse.GetValue(Dtype);
-        if (dtypeText is not null)
-        {
-            if (!ScalarTypes.TryParse(dtypeText, out var dtype) || dtype is not (ScalarType.F32 or ScalarType.F16 or ScalarType.BF16))
-                throw new InvalidSettingException("dtype", $"'{dtypeText}' is not bf16, fp16 or fp32");
-            model = model.WithDtype(dtype);
-        }
-
-        var quant = parse.GetValue(Quant);
-        var accelerator = GpuArgument.Resolve(parse.GetValue(Gpu)) ?? UnknownGpu;
-        var deployment = new Deployment(accelerator, parse.GetValue(Gpus), parse.GetValue(Nodes));
-        var context = parse.GetValue(Context);
-        var workload = new Workload
-        {
-            ContextTokens = context is null ? null : TokenCount.Parse(context, "context"),
-            Batch = parse.GetValue(Batch) is { } b ? (b >= 1 ? b : throw new InvalidSettingException("batch", $"must be at least 1, got {b}")) : null,
-            WeightFormat = quant is null ? null : WeightFormat.Parse(quant, model.Dtype),
-            KvCacheType = parse.GetValue(KvDtype),
-            Attention = parse.GetValue(Attention),
-        };
-        return new EstimateRequest(model, deployment, workload, ParseSettings(parse.GetValue(Set) ?? []));
-    }
-
-    /// <summary>A device of unknown size: estimates print without a verdict.</summary>
-    public static Accelerator UnknownGpu { get; } = new()
-    {
-        Id = "unknown",
-        Name = "GPU of unknown size (give --gpu)",
-        Vendor = AcceleratorVendor.Other,
-        MemoryBytes = 0,
-        MemoryBandwidthGBps = 0,
+        Model = parse.GetValue(Model)!,
+        Gpu = parse.GetValue(Gpu),
+        Gpus = parse.GetValue(Gpus),
+        Nodes = parse.GetValue(Nodes),
+        Context = parse.GetValue(Context),
+        Batch = parse.GetValue(Batch),
+        Dtype = parse.GetValue(Dtype),
+        Quant = parse.GetValue(Quant),
+        KvDtype = parse.GetValue(KvDtype),
+        Attention = parse.GetValue(Attention),
+        Engine = parse.GetValue(Engine) ?? "transformers",
+        Settings = parse.GetValue(Set) ?? [],
     };
-
-    private static EngineSettings ParseSettings(IEnumerable<string> pairs)
-    {
-        var values = new List<KeyValuePair<string, string>>();
-        foreach (var p in pairs)
-        {
-            int eq = p.IndexOf('=', StringComparison.Ordinal);
-            if (eq <= 0)
-                throw new InvalidSettingException("set", $"'{p}' is not name=value");
-            values.Add(new(p[..eq].Trim(), p[(eq + 1)..].Trim()));
-        }
-
-        return new EngineSettings(values);
-    }
 }

@@ -27,8 +27,9 @@ internal static class EstimateCommand
         command.Add(method);
         command.SetAction(parse =>
         {
-            var request = options.ResolveRequest(parse);
-            var report = options.ResolveEngine(parse).Estimate(request);
+            var input = options.Input(parse);
+            var request = input.ToRequest();
+            var report = input.ResolveEngine().Estimate(request);
             MemoryReport? rule = parse.GetValue(method) == "rule-of-thumb"
                 ? EngineCatalog.Get("rule-of-thumb").Estimate(request with { Settings = EngineSettings.Empty })
                 : null;

@@ -3,7 +3,6 @@ using System.Globalization;
 using System.Text.Json;
 using Spectre.Console;
 using VramFit.Cli.Rendering;
-using VramFit.Cli.Resolution;
 using VramFit.Models;
 using VramFit.Reports;
 
@@ -14,14 +13,14 @@ internal static class InspectCommand
 {
     public static Command Create(CliContext context)
     {
-        var model = new Argument<string>("model") { Description = ModelArgument.Help };
+        var model = new Argument<string>("model") { Description = ModelLookup.Help };
         var json = new Option<bool>("--json") { Description = "Print the parsed description as JSON" };
         var command = new Command("inspect", "Show a model's parameters, bytes per type, layer layout and KV bytes per token");
         command.Add(model);
         command.Add(json);
         command.SetAction(parse =>
         {
-            var summary = ModelSummary.Of(ModelArgument.Resolve(parse.GetValue(model)!));
+            var summary = ModelSummary.Of(ModelLookup.Resolve(parse.GetValue(model)!));
             if (parse.GetValue(json))
                 context.Out.WriteLine(JsonSerializer.Serialize(summary, ReportJsonContext.Relaxed.ModelSummary));
             else

@@ -1,11 +1,13 @@
 using VramFit.Errors;
-using VramFit.Models;
 using VramFit.Sources.HfConfig;
 
-namespace VramFit.Cli.Resolution;
+namespace VramFit.Models;
 
-/// <summary>Turns the &lt;model&gt; argument of a command into a model description.</summary>
-internal static class ModelArgument
+/// <summary>
+/// Resolves what users type for a model — a catalog id, a config.json path, or a folder holding one —
+/// into a description. The one place the CLI and the web page turn a model name into a model.
+/// </summary>
+public static class ModelLookup
 {
     public const string Help = "A catalog id (see 'vramfit models'), a config.json, or a folder holding one";
 
