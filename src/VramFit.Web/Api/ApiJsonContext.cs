@@ -1,0 +1,11 @@
+using System.Text.Json.Serialization;
+
+namespace VramFit.Web.Api;
+
+/// <summary>Source-generated JSON for the API's own documents (camelCase).</summary>
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
+[JsonSerializable(typeof(ApiError))]
+[JsonSerializable(typeof(CurveDocument))]
+[JsonSerializable(typeof(List<ModelListItem>))]
+[JsonSerializable(typeof(List<EngineListItem>))]
+internal sealed partial class ApiJsonContext : JsonSerializerContext;
