@@ -163,6 +163,10 @@ internal sealed partial class SimulationRun
     /// <summary>Advances the clock by one iteration that held <paramref name="batch"/> sequences.</summary>
     private void Advance(double seconds, int batch)
     {
+        if (_usedBlocks < 0 || _usedBlocks > _totalBlocks)
+            throw new InvalidOperationException($"KV pool accounting broken: {_usedBlocks} of {_totalBlocks} blocks in use");
+        if (!(seconds >= 0) || double.IsInfinity(seconds))
+            throw new InvalidOperationException($"step time model returned {seconds} s");
         double kv = (double)_usedBlocks / _totalBlocks;
         _peakKv = Math.Max(_peakKv, kv);
         _kvTimeIntegral += kv * seconds;
