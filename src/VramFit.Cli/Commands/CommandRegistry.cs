@@ -7,5 +7,7 @@ internal static class CommandRegistry
 {
     public static IEnumerable<Command> Create(CliContext context) =>
     [
+        PerfCommand.Create(context),
+        SimulateCommand.Create(context),
     ];
 }
