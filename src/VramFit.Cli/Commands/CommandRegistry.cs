@@ -10,5 +10,7 @@ internal static class CommandRegistry
         EstimateCommand.Create(context),
         InspectCommand.Create(context),
         ServeCommand.Create(context),
+        PerfCommand.Create(context),
+        SimulateCommand.Create(context),
     ];
 }

@@ -1,0 +1,91 @@
+using VramFit.Errors;
+
+namespace VramFit.Simulation;
+
+/// <summary>How requests are grouped into batches.</summary>
+public enum BatchingPolicy
+{
+    /// <summary>Wait for a full batch, run it to the end of its longest request, return all results together
+    /// (HF transformers <c>generate</c> on a padded batch).</summary>
+    Static,
+
+    /// <summary>Close a batch when it is full or its oldest request has waited the batch window; the batch runs
+    /// to its longest request but each result returns when done (Triton / TorchServe dynamic batcher).</summary>
+    Dynamic,
+
+    /// <summary>Iteration-level scheduling: requests join and leave the batch every step over a paged KV pool
+    /// (Orca; vLLM, SGLang, TGI, TensorRT-LLM in-flight batching).</summary>
+    Continuous,
+}
+
+/// <summary>What happens to a running request when the KV pool has no free block.</summary>
+public enum PreemptionMode
+{
+    /// <summary>Free its blocks and recompute prompt and generated tokens later (vLLM default, the only mode in V1).</summary>
+    Recompute,
+
+    /// <summary>Copy its blocks to host memory over PCIe and back when resumed (vLLM V0 <c>--preemption-mode swap</c>).</summary>
+    Swap,
+}
+
+/// <summary>
+/// Scheduler and KV-pool settings. Defaults follow vLLM 0.10 (V1 engine): 256 sequences, 8192 batched tokens
+/// with chunked prefill on, 16-token blocks, recompute preemption (vllm/config/scheduler.py, cache.py).
+/// The pool size comes from an engine estimate (<c>ServingCapacity.KvCacheTokens</c>) or is given directly.
+/// </summary>
+public sealed record SchedulerOptions
+{
+    public BatchingPolicy Policy { get; init; } = BatchingPolicy.Continuous;
+
+    /// <summary>Tokens the KV pool holds (all blocks × block size).</summary>
+    public required long KvCacheTokens { get; init; }
+
+    /// <summary>Tokens per KV block (vLLM default 16).</summary>
+    public int BlockSize { get; init; } = 16;
+
+    /// <summary>Most sequences in one batch (vLLM <c>max_num_seqs</c>; the batch size of static/dynamic).</summary>
+    public int MaxNumSeqs { get; init; } = 256;
+
+    /// <summary>Most tokens computed in one iteration (vLLM <c>max_num_batched_tokens</c>).</summary>
+    public int MaxNumBatchedTokens { get; init; } = 8192;
+
+    /// <summary>Split long prompts over iterations and mix them with decodes (vLLM V1 default on).</summary>
+    public bool ChunkedPrefill { get; init; } = true;
+
+    public PreemptionMode Preemption { get; init; } = PreemptionMode.Recompute;
+
+    /// <summary>KV bytes per token, to price swapping; needed only with <see cref="PreemptionMode.Swap"/>.</summary>
+    public double KvBytesPerToken { get; init; }
+
+    /// <summary>Host link bandwidth for swapping, GB/s. Default 25: achieved pinned-memory PCIe 4.0 x16 copy rate.</summary>
+    public double SwapGBps { get; init; } = 25;
+
+    /// <summary>Automatic prefix caching on (vLLM V1 default on).</summary>
+    public bool PrefixCaching { get; init; }
+
+    /// <summary>Share of every prompt that is a prefix common to all requests (a system prompt), 0–1.</summary>
+    public double SharedPrefixRatio { get; init; }
+
+    /// <summary>Dynamic batching: longest time the oldest waiting request is held for the batch to fill, seconds.</summary>
+    public double BatchWindowSeconds { get; init; } = 0.05;
+
+    public long TotalBlocks => KvCacheTokens / BlockSize;
+
+    public void Validate()
+    {
+        if (BlockSize is < 1 or > 65536)
+            throw new InvalidSettingException("block-size", $"must be between 1 and 65536, got {BlockSize}");
+        if (KvCacheTokens < BlockSize)
+            throw new InvalidSettingException("kv-tokens", $"the pool must hold at least one block ({BlockSize} tokens), got {KvCacheTokens}");
+        if (MaxNumSeqs is < 1 or > 1_000_000)
+            throw new InvalidSettingException("max-num-seqs", $"must be between 1 and 1,000,000, got {MaxNumSeqs}");
+        if (MaxNumBatchedTokens < 1)
+            throw new InvalidSettingException("max-num-batched-tokens", $"must be positive, got {MaxNumBatchedTokens}");
+        if (Preemption == PreemptionMode.Swap && !(KvBytesPerToken > 0 && SwapGBps > 0))
+            throw new InvalidSettingException("preemption", "swap needs the KV bytes per token and a positive swap bandwidth");
+        if (!(SharedPrefixRatio >= 0 && SharedPrefixRatio <= 1))
+            throw new InvalidSettingException("shared-prefix", $"must be between 0 and 1, got {SharedPrefixRatio}");
+        if (!(BatchWindowSeconds >= 0))
+            throw new InvalidSettingException("batch-window", "must not be negative");
+    }
+}
