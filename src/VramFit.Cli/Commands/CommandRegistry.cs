@@ -7,5 +7,7 @@ internal static class CommandRegistry
 {
     public static IEnumerable<Command> Create(CliContext context) =>
     [
+        GpusCommand.Create(context),
+        MeasureCommand.Create(context),
     ];
 }
