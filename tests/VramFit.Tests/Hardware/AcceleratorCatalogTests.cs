@@ -78,6 +78,15 @@ public class AcceleratorCatalogTests
         Assert.Equal(id, AcceleratorCatalog.Find(name).Id);
 
     [Fact]
+    public void Every_id_name_and_alias_finds_its_own_entry()
+    {
+        // Guards against two entries sharing a normalized alias, where one would silently shadow the other.
+        foreach (var a in AcceleratorCatalog.All)
+            foreach (var name in new[] { a.Id, a.Name }.Concat(a.Aliases))
+                Assert.True(AcceleratorCatalog.TryFind(name) == a, $"'{name}' resolves to {AcceleratorCatalog.TryFind(name)?.Id} instead of {a.Id}");
+    }
+
+    [Fact]
     public void Unknown_names_throw_with_close_matches()
     {
         Assert.Null(AcceleratorCatalog.TryFind("h900"));

@@ -11,8 +11,12 @@ namespace VramFit.Hardware.Detection;
 /// </summary>
 public static class CommandMeasurement
 {
-    /// <summary>How long a command gets to exit by itself after Ctrl-C before its tree is killed.</summary>
-    public static readonly TimeSpan GracePeriod = TimeSpan.FromSeconds(10);
+    /// <summary>
+    /// How long a command gets to exit by itself after Ctrl-C before its tree is killed. Kept under
+    /// System.CommandLine's ProcessTerminationTimeout (2 s by default), after which the CLI process is
+    /// ended and the report would be lost.
+    /// </summary>
+    public static readonly TimeSpan GracePeriod = TimeSpan.FromSeconds(1);
 
     /// <summary>
     /// Starts <paramref name="command"/> (program and arguments), samples every <paramref name="interval"/>
