@@ -24,7 +24,7 @@ internal static class GpusCommand
         {
             if (parse.GetValue(detect))
             {
-                using var probe = (probeFactory ?? (() => new NvmlGpuProbe()))();
+                using var probe = (probeFactory ?? (() => new SystemGpuProbe()))();
                 var detection = GpuDetector.Detect(probe);
                 if (parse.GetValue(json))
                     WriteDetectionJson(context.Out, detection);

@@ -12,6 +12,9 @@ public static class GpuSelection
     /// <summary>The <c>--gpu</c> value that asks for the detected devices.</summary>
     public const string Auto = "auto";
 
+    /// <summary>Resolves <paramref name="spec"/>, detecting through NVML then rocm-smi (<see cref="SystemGpuProbe"/>).</summary>
+    public static Deployment Resolve(string? spec, int? gpuCount = null) => Resolve(spec, gpuCount, () => new SystemGpuProbe());
+
     /// <summary>
     /// Resolves <paramref name="spec"/>: null, empty or "auto" detects through <paramref name="probeFactory"/>
     /// (the probe is disposed before returning); anything else goes through <see cref="AcceleratorCatalog.Parse"/>.
