@@ -112,4 +112,24 @@ public class GpusCommandTests
         Assert.Equal("Tesla T4", doc.RootElement.GetProperty("gpus")[0].GetProperty("name").GetString());
         Assert.True(doc.RootElement.GetProperty("timeline").GetArrayLength() >= 1);
     }
+
+    [Fact]
+    public void Measure_renders_a_human_report_with_a_timeline()
+    {
+        if (OperatingSystem.IsWindows())
+            return;
+        var (code, output, _) = Run(() => new FakeGpuProbe(Snapshot(Gpu(0, "Tesla T4", 15360, 100))), "measure", "--interval", "20ms", "--", "true");
+        Assert.Equal(0, code);
+        Assert.Contains("peak held by the process tree", output, StringComparison.Ordinal);
+        Assert.Contains("GPU 0 Tesla T4", output, StringComparison.Ordinal);
+        Assert.Contains("exit code 0", output, StringComparison.Ordinal);
+        Assert.Contains("process tree memory (MiB) over time", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Measure_rejects_a_bad_interval_before_running_anything()
+    {
+        var e = Assert.Throws<VramFit.Errors.InvalidSettingException>(() => Run(() => throw new InvalidOperationException("must not probe"), "measure", "--interval", "soon", "--", "true"));
+        Assert.StartsWith("interval:", e.Message, StringComparison.Ordinal);
+    }
 }

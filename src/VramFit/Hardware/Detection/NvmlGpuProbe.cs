@@ -54,6 +54,10 @@ public sealed unsafe class NvmlGpuProbe : IGpuProbe
             {
                 return GpuProbeResult.Unavailable(Backend, e.Message);
             }
+            catch (OverflowException)
+            {
+                return GpuProbeResult.Unavailable(Backend, "NVML reported a memory size beyond 8 EiB; the driver state is inconsistent");
+            }
         }
     }
 
