@@ -81,11 +81,5 @@ public sealed record CliContext(TextWriter Out, TextWriter Error)
     private IAnsiConsole? console;
 
     /// <summary>Spectre.Console over <see cref="Out"/>: colors only on a real terminal.</summary>
-    public IAnsiConsole Console => console ??= AnsiConsole.Create(new AnsiConsoleSettings
-    {
-        Out = new AnsiConsoleOutput(Out),
-        Ansi = ReferenceEquals(Out, System.Console.Out) && !System.Console.IsOutputRedirected ? AnsiSupport.Detect : AnsiSupport.No,
-        ColorSystem = ReferenceEquals(Out, System.Console.Out) && !System.Console.IsOutputRedirected ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
-        Interactive = InteractionSupport.No,
-    });
+    public IAnsiConsole Console => console ??= Commands.Consoles.For(Out);
 }

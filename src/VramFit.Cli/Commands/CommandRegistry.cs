@@ -12,5 +12,7 @@ internal static class CommandRegistry
         ServeCommand.Create(context),
         PerfCommand.Create(context),
         SimulateCommand.Create(context),
+        GpusCommand.Create(context),
+        MeasureCommand.Create(context),
     ];
 }

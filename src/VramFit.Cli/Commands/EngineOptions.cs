@@ -13,9 +13,12 @@ internal sealed class EngineOptions
 {
     public Argument<string> Model { get; } = new("model") { Description = ModelLookup.Help };
 
-    public Option<string?> Gpu { get; } = new("--gpu") { Description = GpuLookup.Help };
+    public Option<string?> Gpu { get; } = new("--gpu")
+    {
+        Description = "GPU: a catalog name (see 'vramfit gpus'), a size such as 24GiB or 80GB, or auto (detected GPUs and their free memory; the default when GPUs are present)",
+    };
 
-    public Option<int> Gpus { get; } = new("--gpus") { Description = "GPUs per node", DefaultValueFactory = _ => 1 };
+    public Option<int?> Gpus { get; } = new("--gpus") { Description = "GPUs per node (default 1, or the detected count)" };
 
     public Option<int> Nodes { get; } = new("--nodes") { Description = "Nodes", DefaultValueFactory = _ => 1 };
 
@@ -50,6 +53,7 @@ internal sealed class EngineOptions
         Model = parse.GetValue(Model)!,
         Gpu = parse.GetValue(Gpu),
         Gpus = parse.GetValue(Gpus),
+        DetectWhenNoGpu = true,
         Nodes = parse.GetValue(Nodes),
         Context = parse.GetValue(Context),
         Batch = parse.GetValue(Batch),

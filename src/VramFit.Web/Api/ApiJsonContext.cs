@@ -8,4 +8,5 @@ namespace VramFit.Web.Api;
 [JsonSerializable(typeof(CurveDocument))]
 [JsonSerializable(typeof(List<ModelListItem>))]
 [JsonSerializable(typeof(List<EngineListItem>))]
+[JsonSerializable(typeof(List<GpuListItem>))]
 internal sealed partial class ApiJsonContext : JsonSerializerContext;

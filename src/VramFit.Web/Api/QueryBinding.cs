@@ -17,7 +17,7 @@ internal static class QueryBinding
         {
             Model = Text(q, "model") ?? throw new BadRequestException("model: missing (a catalog id, see /api/models)"),
             Gpu = Text(q, "gpu"),
-            Gpus = Int(q, "gpus", 1, 1, 4096) ?? 1,
+            Gpus = Int(q, "gpus", null, 1, 4096),
             Nodes = Int(q, "nodes", 1, 1, 4096) ?? 1,
             Context = Text(q, "context"),
             Batch = Int(q, "batch", null, 1, 1 << 20),

@@ -16,9 +16,15 @@ public sealed record EstimateInput
 {
     public required string Model { get; init; }
 
+    /// <summary>A catalog name, a size ("24GiB"), "auto" (detected GPUs with their free memory), or null.</summary>
     public string? Gpu { get; init; }
 
-    public int Gpus { get; init; } = 1;
+    /// <summary>GPUs per node; null = 1, or the detected count with "auto".</summary>
+    public int? Gpus { get; init; }
+
+    /// <summary>With no <see cref="Gpu"/>, use the detected GPUs when there are any (the CLI's default; the web
+    /// server does not probe the machine it runs on unless asked with "auto").</summary>
+    public bool DetectWhenNoGpu { get; init; }
 
     public int Nodes { get; init; } = 1;
 
@@ -55,7 +61,7 @@ public sealed record EstimateInput
 
         if (Batch is < 1 or > 1 << 20)
             throw new InvalidSettingException("batch", $"must be between 1 and {1 << 20}, got {Batch}");
-        var deployment = new Deployment(GpuLookup.Resolve(Gpu), Gpus, Nodes);
+        var deployment = ResolveDeployment();
         var workload = new Workload
         {
             ContextTokens = Context is null ? null : TokenCount.Parse(Context, "context"),
@@ -65,6 +71,40 @@ public sealed record EstimateInput
             Attention = Attention,
         };
         return new EstimateRequest(model, deployment, workload, ParseSettings(Settings));
+    }
+
+    /// <summary>A device of unknown size: estimates print without a verdict.</summary>
+    public static Accelerator UnknownGpu { get; } = new()
+    {
+        Id = "unknown",
+        Name = "GPU of unknown size (give --gpu)",
+        Vendor = AcceleratorVendor.Other,
+        MemoryBytes = 0,
+        MemoryBandwidthGBps = 0,
+    };
+
+    /// <summary>The devices: named, sized, detected ("auto"), or of unknown size when none is given or found.</summary>
+    public Deployment ResolveDeployment()
+    {
+        if (Gpus is < 1 or > 4096)
+            throw new InvalidSettingException("gpus", $"must be between 1 and 4096, got {Gpus}");
+        bool auto = string.Equals(Gpu?.Trim(), Hardware.Detection.GpuSelection.Auto, StringComparison.OrdinalIgnoreCase);
+        if (!string.IsNullOrWhiteSpace(Gpu) && !auto)
+            return new Deployment(AcceleratorCatalog.Parse(Gpu), Gpus ?? 1, Nodes);
+        if (auto || DetectWhenNoGpu)
+        {
+            try
+            {
+                var detected = Hardware.Detection.GpuSelection.Resolve(Hardware.Detection.GpuSelection.Auto, Gpus);
+                return new Deployment(detected.Gpu, detected.GpuCount, Nodes, detected.FreeBytesPerGpu, detected.HostMemoryBytes);
+            }
+            catch (InvalidSettingException) when (!auto)
+            {
+                // nothing detected and nothing asked: estimate without a verdict
+            }
+        }
+
+        return new Deployment(UnknownGpu, Gpus ?? 1, Nodes);
     }
 
     /// <summary>Runs the estimate on the chosen engine.</summary>

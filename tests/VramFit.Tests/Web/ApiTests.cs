@@ -50,6 +50,8 @@ public class ApiTests(WebFixture web) : IClassFixture<WebFixture>
     {
         var (_, models) = await Get("/api/models");
         Assert.Contains(models.EnumerateArray(), m => m.GetProperty("id").GetString() == "meta-llama/Llama-3.1-8B");
+        var (_, gpus) = await Get("/api/gpus");
+        Assert.Contains(gpus.EnumerateArray(), g => g.GetProperty("id").GetString() == "h100-sxm");
         var (_, engines) = await Get("/api/engines");
         Assert.Contains(engines.EnumerateArray(), e => e.GetProperty("id").GetString() == "transformers");
     }
