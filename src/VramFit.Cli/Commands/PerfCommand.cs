@@ -133,19 +133,22 @@ internal sealed class PerformanceSetupOptions
 
     public ModelDescription ResolveModel(ParseResult parse)
     {
-        var id = parse.GetValue(Model) ?? "";
-        return File.Exists(id) ? HfConfigReader.ReadFile(id) : ModelCatalog.Find(id).Describe();
+        return ModelLookup.Resolve(parse.GetValue(Model) ?? "");
     }
 
-    /// <summary>
-    /// The accelerator: figures given by hand win; otherwise the catalog. The GPU catalog
-    /// (<c>AcceleratorCatalog.Parse</c>) lives on another branch: the integrator switches this one method over.
-    /// </summary>
+    /// <summary>The accelerator: figures given by hand win; otherwise the catalog (<see cref="AcceleratorCatalog.Parse"/>).</summary>
     public Accelerator ResolveGpu(ParseResult parse)
     {
         string name = parse.GetValue(_gpu) ?? "custom";
         if (parse.GetValue(_bandwidth) is not { } bandwidth || parse.GetValue(_tflops) is not { } tflops)
-            throw new CatalogLookupException($"GPU '{name}': the accelerator catalog is not in this build; give --bandwidth GB/s and --tflops (and --gpu-memory GB)");
+        {
+            if (parse.GetValue(_gpu) is null)
+                throw new InvalidSettingException("gpu", "give a catalog GPU (--gpu h100-sxm) or its figures (--bandwidth GB/s and --tflops)");
+            var gpu = AcceleratorCatalog.Parse(name);
+            return gpu.MemoryBandwidthGBps > 0 && gpu.Bf16Tflops + gpu.Fp16Tflops > 0
+                ? gpu
+                : throw new InvalidSettingException("gpu", $"'{name}' has no bandwidth or throughput figures; name a catalog GPU or give --bandwidth and --tflops");
+        }
         return new Accelerator
         {
             Id = name,
