@@ -18,6 +18,13 @@ public sealed record CatalogModel
     /// <summary>Published parameter count (safetensors total_size / bytes per parameter), when published.</summary>
     public long? PublishedParameters { get; init; }
 
+    /// <summary>
+    /// Parameters the published checkpoint stores but loaders drop: an lm_head.weight saved although
+    /// tie_word_embeddings is true (Qwen3-0.6B, Qwen3-1.7B). Part of <see cref="PublishedParameters"/>,
+    /// never of the model's memory.
+    /// </summary>
+    public long RedundantStoredParameters { get; init; }
+
     /// <summary>Where the config and the count come from.</summary>
     public string? Source { get; init; }
 
@@ -100,6 +107,7 @@ public static class ModelCatalog
                 Id = r.GetProperty("id").GetString()!,
                 Config = r.GetProperty("config").Clone(),
                 PublishedParameters = r.TryGetProperty("published_parameters", out var p) && p.ValueKind == JsonValueKind.Number ? p.GetInt64() : null,
+                RedundantStoredParameters = r.TryGetProperty("redundant_stored_parameters", out var x) && x.ValueKind == JsonValueKind.Number ? x.GetInt64() : 0,
                 Source = r.TryGetProperty("source", out var s) ? s.GetString() : null,
                 Aliases = r.TryGetProperty("aliases", out var a) ? a.EnumerateArray().Select(e => e.GetString()!).ToList() : [],
             });
