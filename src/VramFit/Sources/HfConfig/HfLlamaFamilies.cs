@@ -9,7 +9,8 @@ namespace VramFit.Sources.HfConfig;
 /// </summary>
 internal static class HfLlamaFamilies
 {
-    private static int Layers(HfConfig c) => c.RequireInt("num_hidden_layers");
+    /// <summary>The layer count, after the hidden size, so that an empty config names hidden_size first.</summary>
+    private static int Layers(HfConfig c) => c.RequireInt("hidden_size") > 0 ? c.RequireInt("num_hidden_layers") : 0;
 
     private static LayerSpec[] Uniform(HfConfig c, Func<int, HfLayerType, LayerSpec> layer, Func<int, HfLayerType>? pattern = null)
     {
