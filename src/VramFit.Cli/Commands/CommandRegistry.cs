@@ -7,5 +7,7 @@ internal static class CommandRegistry
 {
     public static IEnumerable<Command> Create(CliContext context) =>
     [
+        EstimateCommand.Create(context),
+        InspectCommand.Create(context),
     ];
 }

@@ -136,6 +136,11 @@ public sealed class ModelDescription
         Architecture, HiddenSize, VocabSize, Layers, TiedEmbeddings, MaxContext, Dtype, NormKind,
         LearnedPositions, OutputBias, CheckpointFormat, checkpoint, Name, Source, VisionEncoderParameters);
 
+    /// <summary>Returns a copy whose dense tensors are stored in <paramref name="dtype"/> (torch_dtype override).</summary>
+    public ModelDescription WithDtype(ScalarType dtype) => new(
+        Architecture, HiddenSize, VocabSize, Layers, TiedEmbeddings, MaxContext, dtype, NormKind,
+        LearnedPositions, OutputBias, CheckpointFormat, Checkpoint, Name, Source);
+
     /// <summary>Returns a copy with another name and source.</summary>
     public ModelDescription WithName(string name, string? source) => new(
         Architecture, HiddenSize, VocabSize, Layers, TiedEmbeddings, MaxContext, Dtype, NormKind,
