@@ -9,5 +9,6 @@ internal static class CommandRegistry
     [
         EstimateCommand.Create(context),
         InspectCommand.Create(context),
+        ModelsCommand.Create(context),
     ];
 }

@@ -139,7 +139,7 @@ public sealed class ModelDescription
     /// <summary>Returns a copy whose dense tensors are stored in <paramref name="dtype"/> (torch_dtype override).</summary>
     public ModelDescription WithDtype(ScalarType dtype) => new(
         Architecture, HiddenSize, VocabSize, Layers, TiedEmbeddings, MaxContext, dtype, NormKind,
-        LearnedPositions, OutputBias, CheckpointFormat, Checkpoint, Name, Source);
+        LearnedPositions, OutputBias, CheckpointFormat, Checkpoint, Name, Source, VisionEncoderParameters);
 
     /// <summary>Returns a copy with another name and source.</summary>
     public ModelDescription WithName(string name, string? source) => new(
