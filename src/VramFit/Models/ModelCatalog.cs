@@ -19,11 +19,12 @@ public sealed record CatalogModel
     public long? PublishedParameters { get; init; }
 
     /// <summary>
-    /// Parameters the published checkpoint stores but loaders drop: an lm_head.weight saved although
-    /// tie_word_embeddings is true (Qwen3-0.6B, Qwen3-1.7B). Part of <see cref="PublishedParameters"/>,
-    /// never of the model's memory.
+    /// Elements the published safetensors count includes beyond the model's logical parameters, each case
+    /// explained in <see cref="Source"/>: an lm_head.weight stored although tie_word_embeddings is true
+    /// (Qwen3-0.6B, Qwen3-1.7B), a multi-token-prediction module the config does not describe
+    /// (Qwen3-Next-80B-A3B), or the fp32 scales of 128×128-block FP8 matrices (DeepSeek-V3/R1).
     /// </summary>
-    public long RedundantStoredParameters { get; init; }
+    public long StoredExtraParameters { get; init; }
 
     /// <summary>Where the config and the count come from.</summary>
     public string? Source { get; init; }
@@ -107,7 +108,7 @@ public static class ModelCatalog
                 Id = r.GetProperty("id").GetString()!,
                 Config = r.GetProperty("config").Clone(),
                 PublishedParameters = r.TryGetProperty("published_parameters", out var p) && p.ValueKind == JsonValueKind.Number ? p.GetInt64() : null,
-                RedundantStoredParameters = r.TryGetProperty("redundant_stored_parameters", out var x) && x.ValueKind == JsonValueKind.Number ? x.GetInt64() : 0,
+                StoredExtraParameters = r.TryGetProperty("stored_extra_parameters", out var x) && x.ValueKind == JsonValueKind.Number ? x.GetInt64() : 0,
                 Source = r.TryGetProperty("source", out var s) ? s.GetString() : null,
                 Aliases = r.TryGetProperty("aliases", out var a) ? a.EnumerateArray().Select(e => e.GetString()!).ToList() : [],
             });

@@ -24,8 +24,8 @@ public class ModelCatalogTests
 
     /// <summary>
     /// Language-model tensors (<see cref="TensorInventory"/>) plus the vision tower of multimodal checkpoints
-    /// (and a redundant stored copy of a tied head, where the checkpoint has one) equal the published count
-    /// to the parameter.
+    /// (and the extra stored elements a checkpoint documents: a duplicate tied head, an undescribed MTP module,
+    /// FP8 block scales) equal the published count to the parameter.
     /// </summary>
     [Theory]
     [MemberData(nameof(PublishedIds))]
@@ -33,6 +33,22 @@ public class ModelCatalogTests
     {
         var entry = ModelCatalog.Find(id);
         var model = entry.Describe();
-        Assert.Equal(entry.PublishedParameters, ModelProfile.Create(model).Parameters + model.VisionEncoderParameters + entry.RedundantStoredParameters);
+        Assert.Equal(entry.PublishedParameters, ModelProfile.Create(model).Parameters + model.VisionEncoderParameters + entry.StoredExtraParameters);
+    }
+
+    /// <summary>
+    /// DeepSeek-V3's extra stored elements are exactly its fp32 weight_scale_inv tensors: one per 128×128
+    /// block of every FP8 matrix of the 61 layers and the NextN block; eh_proj, router, embeddings and heads
+    /// are bf16.
+    /// </summary>
+    [Fact]
+    public void DeepSeek_v3_extra_elements_are_its_fp8_block_scales()
+    {
+        var entry = ModelCatalog.Find("deepseek-ai/DeepSeek-V3");
+        var profile = ModelProfile.Create(entry.Describe());
+        long scales = profile.Tensors
+            .Where(t => profile.Format.Packs(t) && t.Role != TensorRole.NextNProjection)
+            .Sum(t => (t.Rows + 127) / 128 * ((t.Columns + 127) / 128) * t.Experts);
+        Assert.Equal(entry.StoredExtraParameters, scales);
     }
 }
