@@ -14,5 +14,6 @@ internal static class CommandRegistry
         SimulateCommand.Create(context),
         GpusCommand.Create(context),
         MeasureCommand.Create(context),
+        ModelsCommand.Create(context),
     ];
 }
