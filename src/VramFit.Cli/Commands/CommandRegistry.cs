@@ -9,6 +9,9 @@ internal static class CommandRegistry
     [
         EstimateCommand.Create(context),
         InspectCommand.Create(context),
+        PlanCommand.Create(context),
+        CapacityCommands.MaxContext(context),
+        CapacityCommands.MaxConcurrency(context),
         ServeCommand.Create(context),
         PerfCommand.Create(context),
         SimulateCommand.Create(context),

@@ -110,6 +110,7 @@ public sealed record EstimateDocument(
     NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals)]
 [JsonSerializable(typeof(EstimateDocument))]
 [JsonSerializable(typeof(Models.ModelSummary))]
+[JsonSerializable(typeof(string))]
 public sealed partial class ReportJsonContext : JsonSerializerContext
 {
     /// <summary>The same options, writing "Σ" and "×" as themselves instead of \u escapes (output is UTF-8 text, not HTML).</summary>
