@@ -23,14 +23,19 @@ internal static class HubErrors
         {
             (_, "GatedRepo") or (HttpStatusCode.Forbidden, _) =>
                 $"{model} is a gated model: accept its license at {options.Endpoint}{model} and {tokenHint} (HTTP {(int)status})",
-            (HttpStatusCode.Unauthorized, _) =>
-                $"{model}: the Hub requires authentication (gated or private model); {tokenHint} (HTTP 401)",
+            // The Hub answers 401 RepoNotFound for missing and for private repos alike.
+            (_, "RepoNotFound") =>
+                $"model {model} not found on {host} (a private model needs HF_TOKEN)",
             (_, "RevisionNotFound") =>
                 $"revision '{what.Revision}' of {model} not found on {host}",
-            (_, "EntryNotFound") or (HttpStatusCode.NotFound, _) when what.File is not null && code != "RepoNotFound" && code != "RevisionNotFound" =>
+            (_, "EntryNotFound") =>
                 $"file '{what.File}' not found in {at} on {host}",
-            (_, "RepoNotFound") or (HttpStatusCode.NotFound, _) =>
-                $"model {model}{(what.Revision == HubModelSpec.DefaultRevision ? "" : $" (or its revision '{what.Revision}')")} not found on {host}; check the id, and set HF_TOKEN for private models",
+            (HttpStatusCode.Unauthorized, _) =>
+                $"{model}: the Hub requires authentication (gated or private model); {tokenHint} (HTTP 401)",
+            (HttpStatusCode.NotFound, _) when what.File is not null =>
+                $"file '{what.File}' not found in {at} on {host}",
+            (HttpStatusCode.NotFound, _) =>
+                $"model {model}{(what.Revision == HubModelSpec.DefaultRevision ? "" : $" or its revision '{what.Revision}'")} not found on {host}",
             (HttpStatusCode.RequestedRangeNotSatisfiable, _) =>
                 $"{at}: '{what.File}' is shorter than its header says (HTTP 416)",
             (HttpStatusCode.TooManyRequests, _) =>
