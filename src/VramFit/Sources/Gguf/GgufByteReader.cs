@@ -100,6 +100,33 @@ internal sealed class GgufByteReader
         }
     }
 
+    /// <summary>
+    /// Skips <paramref name="count"/> length-prefixed strings (a vocabulary) straight from the buffer: the hot
+    /// loop of header parsing, one iteration per token.
+    /// </summary>
+    public void SkipStrings(long count, long maxBytes, string what)
+    {
+        for (long i = 0; i < count; i++)
+        {
+            if (end - start < 8)
+                Ensure(8, what);
+            ulong length = BinaryPrimitives.ReadUInt64LittleEndian(new ReadOnlySpan<byte>(buffer, start, 8));
+            if (length > (ulong)maxBytes)
+                throw Error($"element {i} of '{what}': string of {length} bytes exceeds the {maxBytes}-byte limit");
+            start += 8;
+            consumed += 8;
+            if ((ulong)(end - start) >= length)
+            {
+                start += (int)length;
+                consumed += (long)length;
+            }
+            else
+            {
+                Skip((long)length, what);
+            }
+        }
+    }
+
     /// <summary>Throws when a declared size is larger than what the source has left (when its length is known).</summary>
     public void CheckRemaining(long bytes, string what)
     {

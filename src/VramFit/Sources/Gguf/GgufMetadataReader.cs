@@ -34,7 +34,7 @@ internal sealed class GgufMetadataReader
         GgufValueType.Float32 => (double)r.ReadSingle(key),
         GgufValueType.Float64 => r.ReadDouble(key),
         GgufValueType.Bool => r.ReadByte(key) != 0,
-        GgufValueType.String => r.ReadString(r.ReadUInt64($"length of '{key}'"), options.MaxStringBytes, $"value of '{key}'"),
+        GgufValueType.String => r.ReadString(r.ReadUInt64(key), options.MaxStringBytes, key),
         GgufValueType.Array => ReadArray(key, depth),
         _ => throw r.Error($"'{key}': unknown GGUF value type {(int)type}"),
     };
@@ -58,18 +58,11 @@ internal sealed class GgufMetadataReader
         int size = elementType.FixedSize();
         if (size > 0)
         {
-            r.Skip(count * size, $"elements of '{key}'");
+            r.Skip(count * size, key);
         }
         else if (elementType == GgufValueType.String)
         {
-            for (long i = 0; i < count; i++)
-            {
-                long offset = r.Position;
-                ulong length = r.ReadUInt64($"length of element {i} of '{key}'");
-                if (length > (ulong)options.MaxStringBytes)
-                    throw r.Error($"element {i} of '{key}': string of {length} bytes exceeds the {options.MaxStringBytes}-byte limit", offset);
-                r.Skip((long)length, $"element {i} of '{key}'");
-            }
+            r.SkipStrings(count, options.MaxStringBytes, key);
         }
         else
         {
@@ -84,9 +77,9 @@ internal sealed class GgufMetadataReader
     {
         if (depth >= options.MaxArrayDepth)
             throw r.Error($"'{key}': arrays nested deeper than {options.MaxArrayDepth} levels");
-        var elementType = ReadType($"element type of '{key}'");
+        var elementType = ReadType(key);
         long offset = r.Position;
-        ulong count = r.ReadUInt64($"element count of '{key}'");
+        ulong count = r.ReadUInt64(key);
         if (count > (ulong)options.MaxArrayCount)
             throw r.Error($"'{key}': array of {count} elements exceeds the limit of {options.MaxArrayCount}", offset);
         // Strings take at least their 8-byte length, nested arrays their 12-byte header.

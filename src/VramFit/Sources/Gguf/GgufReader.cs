@@ -109,7 +109,7 @@ public static class GgufReader
             string key = r.ReadString(r.ReadUInt64("key length"), 1 << 16, "metadata key");
             if (values.ContainsKey(key) || skipped.ContainsKey(key))
                 throw r.Error($"duplicate metadata key '{key}'", keyOffset);
-            var type = metadataReader.ReadType($"type of '{key}'");
+            var type = metadataReader.ReadType(key);
             if (type == GgufValueType.Array && !options.KeepTokenizerArrays && key.StartsWith("tokenizer.ggml.", StringComparison.Ordinal))
             {
                 var (elementType, count) = metadataReader.SkipArray(key);
@@ -169,13 +169,13 @@ public static class GgufReader
             string name = r.ReadString(nameLength, MaxNameBytes, "tensor name");
             if (!names.Add(name))
                 throw r.Error($"duplicate tensor name '{name}'", infoOffset);
-            uint nDims = r.ReadUInt32($"dimension count of '{name}'");
+            uint nDims = r.ReadUInt32(name);
             if (nDims is 0 or > MaxDims)
                 throw r.Error($"tensor '{name}' has {nDims} dimensions (1 to {MaxDims} allowed)");
             long elements = 1;
             for (int d = 0; d < nDims; d++)
             {
-                ulong ne = r.ReadUInt64($"dimension {d} of '{name}'");
+                ulong ne = r.ReadUInt64(name);
                 if (ne > long.MaxValue || (ne > 0 && elements > long.MaxValue / (long)ne))
                     throw r.Error($"tensor '{name}' has {ne} elements in dimension {d}; the element count overflows");
                 dims[d] = (long)ne;
@@ -183,12 +183,12 @@ public static class GgufReader
             }
 
             long typeOffset = r.Position;
-            uint typeId = r.ReadUInt32($"type of '{name}'");
+            uint typeId = r.ReadUInt32(name);
             if (typeId > int.MaxValue || !GgmlTypes.TryGet((int)typeId, out var traits))
                 throw r.Error($"tensor '{name}' has unknown ggml type id {typeId}", typeOffset);
             if (dims[0] % traits.BlockSize != 0)
                 throw r.Error($"tensor '{name}': row of {dims[0]} elements is not a multiple of {traits.Name}'s block size {traits.BlockSize}", typeOffset);
-            long offset = (long)Math.Min(r.ReadUInt64($"data offset of '{name}'"), long.MaxValue);
+            long offset = (long)Math.Min(r.ReadUInt64(name), long.MaxValue);
             long rows = dims[0] == 0 ? 0 : elements / dims[0];
             long bytes;
             try
@@ -200,7 +200,7 @@ public static class GgufReader
                 throw r.Error($"tensor '{name}': byte size overflows");
             }
 
-            tensors.Add(new GgufTensorInfo(name, traits, dims[..(int)nDims].ToArray().ToImmutableArray(), offset, bytes, part));
+            tensors.Add(new GgufTensorInfo(name, traits, [.. dims[..(int)nDims]], offset, bytes, part));
         }
 
         return tensors.ToImmutable();
