@@ -95,6 +95,9 @@ public sealed record ModelSourceOptions
     /// <summary>Uses the catalog before the Hub for plain <c>org/name</c> ids (default). Off: ids go to the Hub.</summary>
     public bool PreferCatalog { get; init; } = true;
 
+    /// <summary><see cref="Offline"/>, or <c>HF_HUB_OFFLINE=1</c> in the environment (huggingface_hub constants.HF_HUB_OFFLINE).</summary>
+    public bool IsOffline => Offline || Env("HF_HUB_OFFLINE") is "1" or "true" or "TRUE" or "yes" or "YES" or "on" or "ON";
+
     internal Func<string, string?> Env => Environment ?? System.Environment.GetEnvironmentVariable;
 
     internal HubOptions EffectiveHub()

@@ -36,7 +36,7 @@ public static class ModelSources
         }
 
         bool plainId = !hubShaped || (hubSpec.File is null && !text.Contains('@', StringComparison.Ordinal));
-        if (plainId && (options.PreferCatalog || !hubShaped || options.Offline) && ModelCatalog.TryFind(text) is { } catalogModel)
+        if (plainId && (options.PreferCatalog || !hubShaped || options.IsOffline) && ModelCatalog.TryFind(text) is { } catalogModel)
         {
             return new ModelSource
             {
@@ -55,7 +55,7 @@ public static class ModelSources
             throw new CatalogLookupException($"'{text}' is not a path or a model id");
         }
 
-        if (options.Offline)
+        if (options.IsOffline)
             throw new VramFitException(
                 $"{text}: not a local path, not in the Hugging Face cache ({HfCache.Root(options)}) and not in the catalog; --offline forbids fetching it from the Hub");
         using var client = new HubClient(options.EffectiveHub());

@@ -204,6 +204,7 @@ public sealed class HubClientTests : IDisposable
         server.AddRepo("org/m", new Dictionary<string, byte[]> { ["m.gguf"] = GgufFixtures.Llama().ToArray() });
         var e = Assert.Throws<VramFitException>(() => ModelSources.Open("org/m", Options() with { Offline = true }));
         Assert.Contains("--offline", e.Message);
+        Assert.Throws<VramFitException>(() => ModelSources.Open("org/m", Options() with { Environment = k => k == "HF_HUB_OFFLINE" ? "1" : null }));
         Assert.Empty(server.Requests);
     }
 
