@@ -44,7 +44,7 @@ internal sealed class FakeHubServer : IDisposable
     public sealed record Request(string Path, string? Range, string? Authorization);
 
     /// <summary>A one-shot fault for the next request whose path contains <paramref name="PathPart"/>.</summary>
-    public sealed record Fault(string PathPart, int Status = 0, string? RetryAfter = null, bool Truncate = false, TimeSpan Delay = default, string? Body = null);
+    public sealed record Fault(string PathPart, int Status = 0, string? RetryAfter = null, bool Truncate = false, TimeSpan Delay = default, string? Body = null, bool ShortRange = false);
 
     public void AddRepo(string repo, IReadOnlyDictionary<string, byte[]> files, string sha = "0123456789abcdef0123456789abcdef01234567") =>
         repos[repo] = (sha, files.ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal));
@@ -180,7 +180,9 @@ internal sealed class FakeHubServer : IDisposable
                 return;
             }
 
-            await Send(stream, 206, body[(int)from..(int)(to + 1)], $"Content-Range: bytes {from}-{to}/{body.Length}\r\n", fault?.Truncate == true);
+            // ShortRange: a consistent Content-Length, but fewer bytes than Content-Range promises.
+            long last = fault?.ShortRange == true ? from + (to - from) / 2 : to;
+            await Send(stream, 206, body[(int)from..(int)(last + 1)], $"Content-Range: bytes {from}-{to}/{body.Length}\r\n", fault?.Truncate == true);
             return;
         }
 

@@ -171,6 +171,26 @@ public sealed class HubClientTests : IDisposable
     }
 
     [Fact]
+    public void Range_answer_shorter_than_its_content_range_is_reported()
+    {
+        server.AddRepo("org/m", new Dictionary<string, byte[]> { ["m.gguf"] = GgufFixtures.Llama().ToArray() });
+        server.Inject(new FakeHubServer.Fault("/resolve/", ShortRange: true));
+        Assert.Contains("truncated", Assert.Throws<HubException>(() => ModelSources.Open("org/m", Options())).Message);
+    }
+
+    [Fact]
+    public void A_256k_token_header_costs_at_most_four_range_requests_with_default_sizes()
+    {
+        var bytes = BigVocabGguf(262_144, out var local);
+        server.AddRepo("org/big", new Dictionary<string, byte[]> { ["big.gguf"] = bytes });
+        var options = Options();
+        var source = ModelSources.Open("org/big", options with { Hub = options.Hub! with { InitialRangeBytes = new HubOptions().InitialRangeBytes } });
+        Assert.Equal(262_144, source.Gguf!.VocabSize);
+        Assert.True(local.DataOffset > 4 << 20, $"header of {local.DataOffset} bytes");
+        Assert.InRange(server.RangeRequests, 3, 4);
+    }
+
+    [Fact]
     public void Slow_server_times_out()
     {
         server.AddRepo("org/m", new Dictionary<string, byte[]> { ["m.gguf"] = GgufFixtures.Llama().ToArray() });
