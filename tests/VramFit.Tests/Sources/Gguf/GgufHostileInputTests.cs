@@ -111,7 +111,7 @@ public class GgufHostileInputTests
         };
         var random = new Random(20261125);
         int runs = 0, accepted = 0;
-        for (int i = 0; i < 3000; i++)
+        for (int i = 0; i < FuzzIterations.Count; i++)
         {
             var bytes = (byte[])seeds[i % seeds.Length].Clone();
             int header = Math.Min(bytes.Length, 2000);
@@ -143,7 +143,7 @@ public class GgufHostileInputTests
             }
         }
 
-        Assert.Equal(3000, runs);
+        Assert.Equal(FuzzIterations.Count, runs);
         Assert.InRange(accepted, 1, runs - 1);
     }
 }
