@@ -170,9 +170,10 @@ public static class GgufReader
             if (!names.Add(name))
                 throw r.Error($"duplicate tensor name '{name}'", infoOffset);
             uint nDims = r.ReadUInt32(name);
-            if (nDims is 0 or > MaxDims)
-                throw r.Error($"tensor '{name}' has {nDims} dimensions (1 to {MaxDims} allowed)");
+            if (nDims > MaxDims)
+                throw r.Error($"tensor '{name}' has {nDims} dimensions (at most {MaxDims} allowed)");
             long elements = 1;
+            dims[0] = 1;   // a 0-dimensional tensor is a scalar (ggml fills missing ne with 1)
             for (int d = 0; d < nDims; d++)
             {
                 ulong ne = r.ReadUInt64(name);
@@ -200,32 +201,35 @@ public static class GgufReader
                 throw r.Error($"tensor '{name}': byte size overflows");
             }
 
-            tensors.Add(new GgufTensorInfo(name, traits, [.. dims[..(int)nDims]], offset, bytes, part));
+            tensors.Add(new GgufTensorInfo(name, traits, [.. dims[..(int)Math.Max(nDims, 1u)]], offset, bytes, part));
         }
 
         return tensors.ToImmutable();
     }
 
-    /// <summary>Tensor data must be aligned, must not overlap, and must lie inside the file (gguf.cpp checks offsets
-    /// against the running data size; a file shorter than its data would fail to load).</summary>
+    /// <summary>
+    /// Tensor data must be laid out as gguf.cpp requires: in declaration order, each tensor at the running
+    /// size of the ones before it padded to the alignment ("tensor '%s' has offset %llu, expected %zu"),
+    /// and inside the file (a shorter file fails to load).
+    /// </summary>
     private static void CheckTensorPlacement(GgufByteReader r, ImmutableArray<GgufTensorInfo> tensors, long dataOffset, int alignment)
     {
-        var byOffset = tensors.ToArray();
-        Array.Sort(byOffset, (a, b) => a.Offset.CompareTo(b.Offset));
-        long previousEnd = 0;
+        long expected = 0;
         string? previous = null;
-        foreach (var t in byOffset)
+        foreach (var t in tensors)
         {
             if (t.Offset % alignment != 0)
                 throw r.Error($"tensor '{t.Name}' data offset {t.Offset} is not a multiple of the alignment {alignment}");
-            if (t.Offset < previousEnd)
-                throw r.Error($"tensor '{t.Name}' data at {t.Offset} overlaps tensor '{previous}' (ends at {previousEnd})");
-            if (t.Offset > long.MaxValue - dataOffset - t.Bytes)
-                throw r.Error($"tensor '{t.Name}' data offset {t.Offset} is beyond any file size");
+            if (t.Offset < expected)
+                throw r.Error($"tensor '{t.Name}' data at {t.Offset} overlaps tensor '{previous}' (which ends at {expected})");
+            if (t.Offset > expected)
+                throw r.Error($"tensor '{t.Name}' data offset {t.Offset}, expected {expected}: tensors must follow each other in order");
+            if (t.Bytes > long.MaxValue - dataOffset - t.Offset - alignment)
+                throw r.Error($"tensor '{t.Name}' of {t.Bytes} bytes is beyond any file size");
             long end = t.Offset + t.Bytes;
             if (r.Length is { } length && dataOffset + end > length)
                 throw r.Error($"tensor '{t.Name}' data ends at byte {dataOffset + end}, past the end of the {length}-byte file");
-            previousEnd = end;
+            expected = (end + alignment - 1) / alignment * alignment;
             previous = t.Name;
         }
     }

@@ -161,6 +161,12 @@ public class GgufReaderTests
         var overlapping = new GgufWriter().AddTensor("a", (int)GgmlType.F32, [64], 0).AddTensor("b", (int)GgmlType.F32, [8], 32);
         Assert.Contains("overlaps tensor 'a'", Assert.Throws<InvalidFileFormatException>(() => Read(overlapping.ToArray())).Message);
 
+        var gap = new GgufWriter().AddTensor("a", (int)GgmlType.F32, [8], 0).AddTensor("b", (int)GgmlType.F32, [8], 64);
+        Assert.Contains("data offset 64, expected 32", Assert.Throws<InvalidFileFormatException>(() => Read(gap.ToArray())).Message);
+
+        var reordered = new GgufWriter().AddTensor("a", (int)GgmlType.F32, [8], 32).AddTensor("b", (int)GgmlType.F32, [8], 0);
+        Assert.Throws<InvalidFileFormatException>(() => Read(reordered.ToArray()));
+
         var header = new GgufWriter().AddTensor("a", GgmlType.F32, 64);
         Assert.Contains("past the end", Assert.Throws<InvalidFileFormatException>(() => Read(header.HeaderBytes())).Message);
     }
