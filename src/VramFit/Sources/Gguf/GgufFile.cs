@@ -90,6 +90,9 @@ public sealed class GgufFile
     /// <summary>Arrays counted but not kept, by key.</summary>
     public ImmutableDictionary<string, GgufSkippedArray> SkippedArrays { get; }
 
+    /// <summary>Sum of the parts' file sizes, when every size is known (what mmap maps and the disk holds).</summary>
+    public long? FileBytes => Parts.All(p => p.FileLength is not null) ? Parts.Sum(p => p.FileLength!.Value) : null;
+
     /// <summary>Absolute offset of the first part's tensor data (its header size, padded).</summary>
     public long DataOffset => Parts[0].DataOffset;
 

@@ -40,6 +40,7 @@ public sealed class GgufSplitTests : IDisposable
         Assert.Equal("llama", file.Metadata.Architecture);
         Assert.Equal(6 * 10 * (64 / 32 * 34L), file.Checkpoint.TotalBytes);
         Assert.Equal([2 * 680L, 2 * 680L, 2 * 680L], file.Checkpoint.BytesByLayer(3));
+        Assert.Equal(Directory.EnumerateFiles(dir).Sum(f => new FileInfo(f).Length), file.FileBytes);
     }
 
     [Fact]
@@ -91,5 +92,6 @@ public sealed class GgufSplitTests : IDisposable
         var file = GgufReader.ReadFile(path);
         Assert.Equal(8192L * 128256 * 2, file.Checkpoint.TotalBytes);
         Assert.Equal(file.DataOffset + file.Checkpoint.TotalBytes, new FileInfo(path).Length);
+        Assert.Equal(new FileInfo(path).Length, file.FileBytes);
     }
 }
