@@ -1,30 +1,24 @@
-using VramFit.Errors;
-using VramFit.Sources.HfConfig;
+using VramFit.Sources;
 
 namespace VramFit.Models;
 
 /// <summary>
-/// Resolves what users type for a model — a catalog id, a config.json path, or a folder holding one —
-/// into a description. The one place the CLI and the web page turn a model name into a model.
+/// Resolves what users type for a model — a catalog id, a config.json, a folder, a .gguf file, a model in the
+/// local Hugging Face cache, or a Hub id (<c>org/name[@revision][:file.gguf]</c>) — into a description. The one
+/// place the CLI and the web page turn a model name into a model (through <see cref="ModelSources"/>).
 /// </summary>
 public static class ModelLookup
 {
-    public const string Help = "A catalog id (see 'vramfit models'), a config.json, or a folder holding one";
+    public const string Help =
+        "A catalog id (see 'vramfit models'), a config.json, a folder, a .gguf file, or a Hugging Face id org/name[@rev][:file.gguf]";
 
-    public static ModelDescription Resolve(string spec)
-    {
-        if (string.IsNullOrWhiteSpace(spec))
-            throw new VramFitException("no model given");
-        if (File.Exists(spec))
-            return HfConfigReader.ReadFile(spec);
-        if (Directory.Exists(spec))
-        {
-            var config = Path.Combine(spec, "config.json");
-            return File.Exists(config)
-                ? HfConfigReader.ReadFile(config)
-                : throw new VramFitException($"{spec}: folder has no config.json");
-        }
+    /// <summary>GGUF metadata → description; set by the llama.cpp engine's translator.</summary>
+    public static Func<Sources.Gguf.GgufMetadata, string?, ModelDescription>? TranslateGguf { get; set; }
 
-        return ModelCatalog.Find(spec).Describe();
-    }
+    public static ModelDescription Resolve(string spec, bool offline = false, IProgress<long>? progress = null) =>
+        Open(spec, offline, progress).RequireDescription();
+
+    /// <summary>The whole source (headers, checkpoint, config) for <c>inspect</c>.</summary>
+    public static ModelSource Open(string spec, bool offline = false, IProgress<long>? progress = null) =>
+        ModelSources.Open(spec, new ModelSourceOptions { Offline = offline, Progress = progress, TranslateGguf = TranslateGguf });
 }
