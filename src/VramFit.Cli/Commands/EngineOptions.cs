@@ -41,10 +41,12 @@ internal sealed class EngineOptions
         Description = "Engine-native setting name=value, by the engine's own option names (ctx_size=8192, gpu_memory_utilization=0.9); repeatable",
     };
 
+    public Option<bool> Offline { get; } = new("--offline") { Description = "Never touch the network (catalog, local files and the HF cache only)" };
+
     public void AddTo(Command command)
     {
         command.Add(Model);
-        foreach (var o in new Option[] { Gpu, Gpus, Nodes, Context, Batch, Dtype, Quant, KvDtype, Attention, Engine, Set })
+        foreach (var o in new Option[] { Gpu, Gpus, Nodes, Context, Batch, Dtype, Quant, KvDtype, Attention, Engine, Set, Offline })
             command.Add(o);
     }
 
@@ -54,6 +56,7 @@ internal sealed class EngineOptions
         Gpu = parse.GetValue(Gpu),
         Gpus = parse.GetValue(Gpus),
         DetectWhenNoGpu = true,
+        Offline = parse.GetValue(Offline),
         Nodes = parse.GetValue(Nodes),
         Context = parse.GetValue(Context),
         Batch = parse.GetValue(Batch),

@@ -15,12 +15,14 @@ internal static class InspectCommand
     {
         var model = new Argument<string>("model") { Description = ModelLookup.Help };
         var json = new Option<bool>("--json") { Description = "Print the parsed description as JSON" };
+        var offline = new Option<bool>("--offline") { Description = "Never touch the network" };
         var command = new Command("inspect", "Show a model's parameters, bytes per type, layer layout and KV bytes per token");
         command.Add(model);
         command.Add(json);
+        command.Add(offline);
         command.SetAction(parse =>
         {
-            var summary = ModelSummary.Of(ModelLookup.Resolve(parse.GetValue(model)!));
+            var summary = ModelSummary.Of(ModelLookup.Resolve(parse.GetValue(model)!, parse.GetValue(offline)));
             if (parse.GetValue(json))
                 context.Out.WriteLine(JsonSerializer.Serialize(summary, ReportJsonContext.Relaxed.ModelSummary));
             else

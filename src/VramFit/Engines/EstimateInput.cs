@@ -46,12 +46,15 @@ public sealed record EstimateInput
     /// <summary>Engine-native settings as "name=value".</summary>
     public IReadOnlyList<string> Settings { get; init; } = [];
 
+    /// <summary>Never touch the network when resolving <see cref="Model"/>.</summary>
+    public bool Offline { get; init; }
+
     public IEngineModel ResolveEngine() => EngineCatalog.Get(Engine);
 
     /// <summary>Resolves names and parses values into a request; throws a VramFit error naming the bad input.</summary>
     public EstimateRequest ToRequest(ModelDescription? model = null)
     {
-        model ??= ModelLookup.Resolve(Model);
+        model ??= ModelLookup.Resolve(Model, Offline);
         if (Dtype is not null)
         {
             if (!ScalarTypes.TryParse(Dtype, out var dtype) || dtype is not (ScalarType.F32 or ScalarType.F16 or ScalarType.BF16))

@@ -182,13 +182,19 @@ public sealed class HubClient : IDisposable
             catch (HttpRequestException e)
             {
                 timeout.Dispose();
-                if (attempt < options.MaxRetries)
+                // an unknown host or a refused connection will not heal in seconds: say so at once (offline machines)
+                bool permanent = e.InnerException is System.Net.Sockets.SocketException
+                {
+                    SocketErrorCode: System.Net.Sockets.SocketError.HostNotFound or System.Net.Sockets.SocketError.NoData
+                        or System.Net.Sockets.SocketError.TryAgain or System.Net.Sockets.SocketError.NetworkUnreachable,
+                };
+                if (!permanent && attempt < options.MaxRetries)
                 {
                     Thread.Sleep(Backoff(attempt, null));
                     continue;
                 }
 
-                throw new HubException($"cannot reach {options.Endpoint.Host}: {e.Message}", null, e);
+                throw new HubException($"cannot reach {options.Endpoint.Host}: {e.Message} (offline? use a catalog id, a local file, or --offline)", null, e);
             }
 
             if (response.IsSuccessStatusCode)
