@@ -5,5 +5,6 @@ internal static class BuiltInEngines
 {
     public static IEnumerable<IEngineModel> Create() =>
     [
+        new Vllm.VllmEngine(),
     ];
 }
