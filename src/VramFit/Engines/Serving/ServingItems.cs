@@ -31,7 +31,7 @@ public static class ServingItems
     {
         Name = name,
         Category = category,
-        Bytes = Math.Max(0, bytes),
+        Bytes = bytes,
         Device = device,
         Formula = formula,
         Inputs = [.. inputs],

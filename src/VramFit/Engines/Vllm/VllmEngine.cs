@@ -52,7 +52,8 @@ public sealed class VllmEngine : IEngineModel
         {
             var w = RankWeights.For(profile, layout, rules, stage);
             long offloaded = Math.Min(s.CpuOffloadBytes, w.Total);
-            long weights = w.Total - offloaded;
+            long lora = s.LoraRank > 0 ? VllmLora.Bytes(model, layout, w.FirstLayer, w.LayerCount, s.LoraRank, s.MaxLoras, dtypeBytes) : 0;
+            long weights = w.Total - offloaded + lora;
             long nonTorch = NonTorchBytes(s, deployment.Gpu);
             bool last = stage == layout.Pipeline - 1;
             var peak = VllmProfileRun.Measure(model, s, dtypeBytes, w.FirstLayer, w.LayerCount, last, driverRank: true);
@@ -67,7 +68,15 @@ public sealed class VllmEngine : IEngineModel
 
             string device = layout.Tensor == 1 ? $"GPU{stage}" : $"GPU{stage * layout.Tensor}-{stage * layout.Tensor + layout.Tensor - 1}";
             var items = ImmutableArray.CreateBuilder<MemoryItem>();
-            items.Add(ServingItems.Weights(w, device, s.Weights.Name, "vLLM model loader (\"Model loading took X GiB\"), per rank") with { Bytes = weights });
+            var weightItem = ServingItems.Weights(w, device, s.Weights.Name, "vLLM model loader (\"Model loading took X GiB\"), per rank");
+            if (lora > 0)
+                weightItem = weightItem with { Children = weightItem.Children.Add(ServingItems.Item("LoRA slots", MemoryCategory.Weights, lora, device,
+                    "max_loras × Σ linear layers (rank × in + out × rank), sharded like the layer", "vLLM vllm/lora/layers *_stacked buffers",
+                    new FormulaInput("max_lora_rank", s.LoraRank), new FormulaInput("max_loras", s.MaxLoras))) };
+            if (offloaded > 0)
+                weightItem = weightItem with { Children = weightItem.Children.Add(ServingItems.Item("offloaded to CPU (cpu_offload_gb)", MemoryCategory.Weights, -offloaded, device,
+                    "weights streamed from pinned host memory each forward", "vLLM model_executor/models/utils.py maybe_offload_to_cpu")) };
+            items.Add(weightItem with { Bytes = weights });
             items.Add(ServingItems.Item("non-torch memory", MemoryCategory.Overhead, nonTorch, device,
                 "kernel modules + NCCL channel buffers (TP > 1) + custom all-reduce buffers", origin,
                 new FormulaInput("tensor_parallel_size", layout.Tensor)));

@@ -24,7 +24,7 @@ public static class VllmProfileRun
     /// PyTorch path (V0 sampler.py, V1 topk_topp_sampler.py <c>apply_top_k_top_p</c>): logits in the model dtype
     /// (2) held by the runner, their fp32 copy (4), the sorted values (4) and int64 indices (8), and the segmented
     /// radix sort's scratch: the alternate key (4) and value (8) buffers and the int64 iota it sorts (8) = 38 B.
-    /// FlashInfer path (V1 before 0.10.2 logs "Using FlashInfer for top-p &amp; top-k sampling"):
+    /// FlashInfer path (V1 when FlashInfer is used, see <see cref="VllmSettings.FlashInferSampler"/>):
     /// model-dtype logits (2), fp32 logits (4), top-k-masked logits (4), softmax probabilities (4) = 14 B.
     /// </summary>
     public static double SamplerBytesPerLogit(bool flashInfer, int dtypeBytes) => flashInfer

@@ -39,6 +39,11 @@ public sealed record VllmSettings
     public long? NumGpuBlocksOverride { get; init; }
     public required bool FlashInferSampler { get; init; }
 
+    /// <summary>LoRA slots reserved at load (<c>--enable-lora</c>): rank (default 16) × max_loras (default 1); 0 = off.</summary>
+    public int LoraRank { get; init; }
+
+    public int MaxLoras { get; init; } = 1;
+
     /// <summary>Resolves <paramref name="request"/>'s settings, filling vLLM's defaults for its version and GPU.</summary>
     public static VllmSettings Resolve(EstimateRequest request)
     {
@@ -90,7 +95,10 @@ public sealed record VllmSettings
             CpuOffloadBytes = (long)(s.GetDouble("cpu_offload_gb", 0, 0, 1 << 20) * (1L << 30)),
             PrefixCaching = s.GetBool("enable_prefix_caching", version.V1),
             NumGpuBlocksOverride = s.Has("num_gpu_blocks_override") ? s.GetLong("num_gpu_blocks_override", 0, 1, long.MaxValue) : null,
-            FlashInferSampler = s.GetBool("use_flashinfer_sampler", version.V1 && !version.AtLeast(10, 2)),
+            FlashInferSampler = s.GetBool("use_flashinfer_sampler", DefaultFlashInferSampler(version)),
+            // LoRAConfig defaults: max_lora_rank 16, max_loras 1 (vllm/config LoRAConfig)
+            LoraRank = s.GetBool("enable_lora", false) ? s.GetInt("max_lora_rank", 16, 1, 1024) : 0,
+            MaxLoras = s.GetInt("max_loras", 1, 1, 1024),
         };
     }
 
@@ -133,6 +141,14 @@ public sealed record VllmSettings
             $"'{quantization}' takes its layout from the checkpoint's quantization_config, which this model description lacks"),
         _ => throw new InvalidSettingException("quantization", $"'{quantization}' is not a quantization method this model knows (fp8, gptq, gptq_marlin, awq, awq_marlin, bitsandbytes, mxfp4, compressed-tensors)"),
     };
+
+    /// <summary>
+    /// Whether top-k/top-p runs in FlashInfer (VLLM_USE_FLASHINFER_SAMPLER unset). V0 never does. V1 logs
+    /// "Using FlashInfer for top-p &amp; top-k sampling" before 0.10.2 and again from 0.11 (FlashInfer shipped as a
+    /// dependency); the 0.10.2 logs show the PyTorch sort's footprint in the profile (v1/sample/ops/topk_topp_sampler.py).
+    /// </summary>
+    private static bool DefaultFlashInferSampler(VllmVersion version) =>
+        version.V1 && (!version.AtLeast(10, 2) || version.AtLeast(11));
 
     private static ScalarType ResolveDtype(string? text, ScalarType modelDtype)
     {

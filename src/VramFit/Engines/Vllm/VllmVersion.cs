@@ -25,7 +25,9 @@ public readonly partial record struct VllmVersion(int Major, int Minor, int Patc
         {
             major = int.Parse(number.Groups[1].Value, CultureInfo.InvariantCulture);
             minor = int.Parse(number.Groups[2].Value, CultureInfo.InvariantCulture);
-            patch = number.Groups[3].Success ? int.Parse(number.Groups[3].Value, CultureInfo.InvariantCulture) : 0;
+            // "0.6.x": the series, read as its last patch release (its behaviour is what most such logs show)
+            patch = number.Groups[3].Success ? int.Parse(number.Groups[3].Value, CultureInfo.InvariantCulture)
+                : s.AsSpan(number.Index + number.Length).StartsWith(".x", StringComparison.OrdinalIgnoreCase) ? 99 : 0;
         }
         else if (date.Success)
         {
