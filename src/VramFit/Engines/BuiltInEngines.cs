@@ -6,5 +6,8 @@ internal static class BuiltInEngines
     public static IEnumerable<IEngineModel> Create() =>
     [
         new Vllm.VllmEngine(),
+        new Sglang.SglangEngine(),
+        new TensorRtLlm.TensorRtLlmEngine(),
+        new Tgi.TgiEngine(),
     ];
 }
