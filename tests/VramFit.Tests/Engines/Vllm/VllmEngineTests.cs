@@ -1,0 +1,135 @@
+using FsCheck;
+using FsCheck.Fluent;
+using FsCheck.Xunit;
+using VramFit.Engines;
+using VramFit.Engines.Vllm;
+using VramFit.Errors;
+using VramFit.Hardware;
+using VramFit.Tests.Engines.Serving;
+
+namespace VramFit.Tests.Engines.Vllm;
+
+public class VllmEngineTests
+{
+    private static readonly VllmEngine Engine = new();
+
+    private static EstimateRequest Request(int gpus, params (string, string)[] settings) => new(
+        ServingFixtures.Llama31_8B(), new Deployment(ServingFixtures.H100, gpus), new Workload(),
+        new EngineSettings(settings.Select(s => new KeyValuePair<string, string>(s.Item1, s.Item2))));
+
+    [Fact]
+    public void Is_registered_under_its_id()
+    {
+        Assert.IsType<VllmEngine>(EngineCatalog.Get("vllm"));
+        Assert.Equal("sglang", EngineCatalog.Get("sglang").Id);
+        Assert.Equal("tensorrt-llm", EngineCatalog.Get("trtllm").Id);
+        Assert.Equal("tgi", EngineCatalog.Get("tgi").Id);
+    }
+
+    [Fact]
+    public void Budget_identity_holds_per_rank()
+    {
+        // V1 0.10: available = total × util − weights − activation peak − non-torch, then paged
+        var r = Engine.Estimate(Request(1, ("engine_version", "0.10.1"), ("max_model_len", "8192")));
+        var f = r.PrintedFigures;
+        double total = ServingFixtures.H100.MemoryBytes / (double)(1L << 30);
+        Assert.Equal(total * 0.9 - f["weights_gib"] - f["activation_peak_gib"] - f["non_torch_gib"], f["available_kv_gib"], 1);
+        Assert.Equal(f["kv_tokens"] / 8192, f["max_concurrency"], 2);
+        Assert.Equal(r.Capacity!.GpuBlocks * 16, r.Capacity.KvCacheTokens);
+        Assert.Equal(r.Capacity.GpuBlocks * 32 * 65536L, r.Capacity.KvCacheBytes);
+    }
+
+    [Fact]
+    public void H100_defaults_profile_1024_sequences_and_8192_tokens()
+    {
+        var r = Engine.Estimate(Request(1, ("max_model_len", "8192")));
+        var act = r.Devices[0].Items.Single(i => i.Name.StartsWith("activation", StringComparison.Ordinal));
+        Assert.Contains(act.Inputs, i => i.Name == "max_num_batched_tokens" && i.Value == 8192);
+        Assert.Contains(act.Inputs, i => i.Name == "sampled requests" && i.Value == 1024);
+    }
+
+    [Fact]
+    public void Too_long_max_model_len_reports_the_error_and_the_suggested_length()
+    {
+        var r = Engine.Estimate(Request(1, ("max_model_len", "131072"), ("gpu_memory_utilization", "0.3")));
+        Assert.NotNull(r.Capacity!.EngineError);
+        Assert.Contains("estimated maximum model length is", r.Capacity.EngineError);
+        Assert.True(r.Capacity.MaxModelLen < 131072 && r.Capacity.MaxModelLen > 0);
+        Assert.Contains(r.Capacity.EngineError, r.Notes);
+    }
+
+    [Fact]
+    public void Launch_command_carries_the_parallel_layout()
+    {
+        var r = Engine.Estimate(Request(2, ("tensor_parallel_size", "2"), ("max_model_len", "32768"), ("kv_cache_dtype", "fp8")));
+        Assert.Equal("vllm serve meta-llama/Llama-3.1-8B --tensor-parallel-size 2 --gpu-memory-utilization 0.9 --max-model-len 32768 --kv-cache-dtype fp8", r.LaunchCommand);
+        Assert.Equal(2, r.Devices[0].Device.Split('-').Length);
+    }
+
+    [Fact]
+    public void Fp8_kv_cache_doubles_the_tokens()
+    {
+        var auto = Engine.Estimate(Request(1, ("max_model_len", "8192"))).Capacity!;
+        var fp8 = Engine.Estimate(Request(1, ("max_model_len", "8192"), ("kv_cache_dtype", "fp8"))).Capacity!;
+        Assert.InRange(fp8.KvCacheTokens / (double)auto.KvCacheTokens, 1.999, 2.001);
+    }
+
+    [Fact]
+    public void Settings_that_vLLM_lacks_are_rejected_naming_the_known_ones()
+    {
+        var e = Assert.Throws<InvalidSettingException>(() => Engine.Estimate(Request(1, ("ctx_size", "4096"))));
+        Assert.Contains("tensor_parallel_size", e.Message);
+    }
+
+    [Fact]
+    public void More_ranks_than_GPUs_is_an_error()
+    {
+        Assert.Throws<InvalidSettingException>(() => Engine.Estimate(Request(1, ("tensor_parallel_size", "2"))));
+    }
+
+    [Fact]
+    public void Max_model_len_above_the_trained_context_is_rejected()
+    {
+        var e = Assert.Throws<InvalidSettingException>(() => Engine.Estimate(Request(1, ("max_model_len", "200000"))));
+        Assert.Contains("max_position_embeddings=131072", e.Message);
+    }
+
+    [Fact]
+    public void Cpu_offload_moves_weights_off_the_GPU()
+    {
+        var none = Engine.Estimate(Request(1, ("max_model_len", "8192")));
+        var off = Engine.Estimate(Request(1, ("max_model_len", "8192"), ("cpu_offload_gb", "4")));
+        Assert.Equal(4.0, none.PrintedFigures["weights_gib"] - off.PrintedFigures["weights_gib"], 3);
+        Assert.True(off.Capacity!.KvCacheTokens > none.Capacity!.KvCacheTokens);
+    }
+
+    [Fact]
+    public void Pipeline_parallel_takes_the_smallest_stage_pool()
+    {
+        var r = Engine.Estimate(Request(2, ("pipeline_parallel_size", "2"), ("max_model_len", "8192")));
+        Assert.Equal(2, r.Devices.Length);
+        // stage 0 holds the embedding, stage 1 the head and the sampler's peak: capacity is the smaller of the two
+        Assert.True(r.Capacity!.KvCacheTokens > Engine.Estimate(Request(1, ("max_model_len", "8192"))).Capacity!.KvCacheTokens);
+    }
+
+    [Property(MaxTest = 40)]
+    public Property KV_tokens_grow_with_gpu_memory_utilization(PositiveInt a, PositiveInt b)
+    {
+        double u1 = 0.3 + a.Get % 60 / 100.0, u2 = 0.3 + b.Get % 60 / 100.0;
+        (u1, u2) = (Math.Min(u1, u2), Math.Max(u1, u2));
+        long t1 = Engine.Estimate(Request(1, ("max_model_len", "4096"), ("gpu_memory_utilization", u1.ToString(System.Globalization.CultureInfo.InvariantCulture)))).Capacity!.KvCacheTokens;
+        long t2 = Engine.Estimate(Request(1, ("max_model_len", "4096"), ("gpu_memory_utilization", u2.ToString(System.Globalization.CultureInfo.InvariantCulture)))).Capacity!.KvCacheTokens;
+        return (t1 <= t2).ToProperty().Label($"{u1}: {t1} tokens > {u2}: {t2}");
+    }
+
+    [Theory]
+    [InlineData("0.10.1.1 V1", 0, 10, 1, true)]
+    [InlineData("~0.6.x V0", 0, 6, 99, false)]
+    [InlineData("main@2024-12-13 (PR #10511) V0", 0, 6, 4, false)]
+    [InlineData("0.2.4", 0, 2, 4, false)]
+    [InlineData("0.11.2 V1", 0, 11, 2, true)]
+    [InlineData("0.9.2 V0", 0, 9, 2, false)]
+    [InlineData(null, 0, 11, 0, true)]
+    public void Versions_parse_from_what_logs_print(string? text, int major, int minor, int patch, bool v1) =>
+        Assert.Equal(new VllmVersion(major, minor, patch, v1), VllmVersion.Parse(text));
+}
