@@ -72,13 +72,17 @@ public sealed class TgiEngine : IEngineModel
             throw new UnsupportedArchitectureException($"{model.Architecture} without an attention KV cache", ["attention models"]);
         long warmupBlocks = (prefill + blockSize - 1) / blockSize;
         long free = request.Deployment.UsableBytesPerGpu - overhead - w.Total - warmupBlocks * blockBytes - (long)((1 - fraction) * total);
-        long blocks = (long)(Math.Max(0, free) * WiggleRoom) / blockBytes + warmupBlocks;
+        // a warm-up prefill that does not fit fails the start-up: no pool at all
+        long blocks = free < 0 ? 0 : (long)(free * WiggleRoom) / blockBytes + warmupBlocks;
         long tokens = blocks * blockSize;
         if (s.Has("max_batch_total_tokens"))
             tokens = Math.Min(tokens, s.GetLong("max_batch_total_tokens", 0, 1, long.MaxValue));
-        string? error = tokens < maxTotal
-            ? $"Not enough memory to handle {maxTotal} total tokens: the KV cache holds {tokens}. Lower --max-total-tokens or raise --cuda-memory-fraction"
-            : free < 0 ? "Not enough memory to handle the warm-up prefill: lower --max-batch-prefill-tokens" : null;
+        // flash_causal_lm.py warmup raises this when the warm-up prefill runs out of memory
+        string? error = free < 0
+            ? $"Not enough memory to handle {prefill} prefill tokens. You need to decrease `--max-batch-prefill-tokens`"
+            : tokens < maxTotal
+                ? $"Not enough memory to handle {maxTotal} total tokens: the KV cache holds {tokens}. Lower --max-total-tokens or raise --cuda-memory-fraction"
+                : null;
         string device = shards == 1 ? "GPU0" : $"GPU0-{shards - 1}";
         double concurrency = (double)tokens / maxTotal;
         return new MemoryReport
