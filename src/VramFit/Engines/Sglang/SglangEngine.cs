@@ -47,7 +47,7 @@ public sealed class SglangEngine : IEngineModel
         var kvDtype = KvCacheDtype.Parse(s.GetString("kv_cache_dtype") ?? request.Workload.KvCacheType, dtype);
         int pageSize = s.GetInt("page_size", 1, 1, 1 << 16);
 
-        var profile = ModelProfile.Create(model, request.Workload.WeightFormat ?? model.CheckpointFormat ?? WeightFormat.DenseOf(dtype));
+        var profile = ServingProfiles.Get(model, request.Workload.WeightFormat ?? model.CheckpointFormat ?? WeightFormat.DenseOf(dtype));
         var gpu = request.Deployment.Gpu;
         long free0 = request.Deployment.UsableBytesPerGpu;
         // memory free when SGLang takes its "before loading" reading: after the CUDA context and torch.distributed (NCCL) init
@@ -58,7 +58,7 @@ public sealed class SglangEngine : IEngineModel
         long minTokens = long.MaxValue, stage0Weights = 0, kPerToken0 = 0, vPerToken0 = 0, cellSize0 = 0, rest0 = 0;
         for (int stage = 0; stage < layout.Pipeline; stage++)
         {
-            var w = RankWeights.For(profile, layout, ShardingRules.Vllm, stage);
+            var w = ServingProfiles.Weights(profile, layout, ShardingRules.Vllm, stage);
             long after = before - w.Total;
             long rest = after - (long)(before * (1 - fraction));
             var layers = KvLayerSpec.ForStage(model, tp, kvDtype, w.FirstLayer, w.LayerCount, 4);

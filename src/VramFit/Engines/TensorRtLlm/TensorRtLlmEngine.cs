@@ -48,7 +48,7 @@ public sealed class TensorRtLlmEngine : IEngineModel
         if (s.GetString("dtype") is { } d && !d.Equals("auto", StringComparison.OrdinalIgnoreCase))
             dtype = ScalarTypes.TryParse(d, out var t) ? t : throw new InvalidSettingException("dtype", $"'{d}' is not a dtype");
         var kvDtype = KvCacheDtype.Parse(s.GetString("kv_cache_dtype") ?? request.Workload.KvCacheType, dtype);
-        var profile = ModelProfile.Create(model, request.Workload.WeightFormat ?? model.CheckpointFormat ?? WeightFormat.DenseOf(dtype));
+        var profile = ServingProfiles.Get(model, request.Workload.WeightFormat ?? model.CheckpointFormat ?? WeightFormat.DenseOf(dtype));
         var gpu = request.Deployment.Gpu;
         int dtypeBytes = dtype.Bytes();
 
@@ -56,7 +56,7 @@ public sealed class TensorRtLlmEngine : IEngineModel
         long minBlocks = long.MaxValue, blockBytes0 = 0, stage0Weights = 0;
         for (int stage = 0; stage < layout.Pipeline; stage++)
         {
-            var w = RankWeights.For(profile, layout, ShardingRules.Vllm, stage);
+            var w = ServingProfiles.Weights(profile, layout, ShardingRules.Vllm, stage);
             long overhead = CommunicationBuffers.CudaContextBytes + CommunicationBuffers.NcclBytes(tp, gpu);
             long forward = ForwardActivations.PeakBytes(model, maxNumTokens, layout, dtypeBytes, w.FirstLayer, w.LayerCount);
             // the warm-up's sampled logits: fp32 [max_batch_size, vocab] on the last stage

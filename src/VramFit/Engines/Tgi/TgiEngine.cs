@@ -59,9 +59,9 @@ public sealed class TgiEngine : IEngineModel
         var kvDtype = KvCacheDtype.Parse(s.GetString("kv_cache_dtype") ?? request.Workload.KvCacheType, dtype);
         var format = request.Workload.WeightFormat ?? model.CheckpointFormat
             ?? (s.GetString("quantize") is { } q ? WeightFormat.Parse(q switch { "bitsandbytes-nf4" => "nf4", "bitsandbytes-fp4" => "fp4", "bitsandbytes" => "llm-int8", "eetq" => "int8", _ => q }, dtype) : WeightFormat.DenseOf(dtype));
-        var profile = ModelProfile.Create(model, format);
+        var profile = ServingProfiles.Get(model, format);
         var gpu = request.Deployment.Gpu;
-        var w = RankWeights.For(profile, layout, ShardingRules.Vllm);
+        var w = ServingProfiles.Weights(profile, layout, ShardingRules.Vllm);
         long total = gpu.MemoryBytes;
         long overhead = CommunicationBuffers.CudaContextBytes + CommunicationBuffers.NcclBytes(shards, gpu);
         long perToken = 0;

@@ -33,7 +33,7 @@ public sealed class VllmEngine : IEngineModel
             throw new InvalidSettingException("tensor_parallel_size",
                 $"TP {layout.Tensor} × PP {layout.Pipeline} × DP {layout.Data} needs {layout.TotalGpus} GPUs; the deployment has {deployment.TotalGpus}");
 
-        var profile = ModelProfile.Create(model, s.Weights);
+        var profile = ServingProfiles.Get(model, s.Weights);
         var rules = RulesFor(s.Weights, model);
         int dtypeBytes = s.Dtype.Bytes();
         long total = deployment.Gpu.MemoryBytes;
@@ -44,13 +44,14 @@ public sealed class VllmEngine : IEngineModel
             notes.Add(string.Create(CultureInfo.InvariantCulture,
                 $"Free memory on device ({free / ServingItems.Gib:0.##}/{total / ServingItems.Gib:0.##} GiB) on startup is less than desired GPU memory utilization ({s.GpuMemoryUtilization}, {requested / ServingItems.Gib:0.##} GiB). Decrease GPU memory utilization or reduce GPU memory used by other processes."));
 
-        var devices = ImmutableArray.CreateBuilder<DeviceMemory>();
+        var devices = ImmutableArray.CreateBuilder<DeviceMemory>(layout.Pipeline);
+        int captureSizes = s.EnforceEager ? 0 : VllmCudaGraphs.CaptureSizes(s).Count;
         VllmKvPlan? engineKv = null;
         long stage0Weights = 0, stage0NonTorch = 0, stage0Activation = 0, stage0Available = 0, graphs = 0;
         int decodeLayers = rules.LoadNextN ? model.Layers.Length : model.RepeatingLayerCount;
         for (int stage = 0; stage < layout.Pipeline; stage++)
         {
-            var w = RankWeights.For(profile, layout, rules, stage);
+            var w = ServingProfiles.Weights(profile, layout, rules, stage);
             long offloaded = Math.Min(s.CpuOffloadBytes, w.Total);
             long lora = s.LoraRank > 0 ? VllmLora.Bytes(model, layout, w.FirstLayer, w.LayerCount, s.LoraRank, s.MaxLoras, dtypeBytes) : 0;
             long weights = w.Total - offloaded + lora;
@@ -93,7 +94,7 @@ public sealed class VllmEngine : IEngineModel
                 new FormulaInput("groups", plan.Groups.Count), new FormulaInput("layers per group", plan.GroupSize)));
             items.Add(ServingItems.Item("CUDA graphs (captured after the KV cache)", MemoryCategory.Overhead, graphBytes, device,
                 "captured graphs × layers × bytes per graph-layer", "vLLM gpu_model_runner.py capture_model",
-                new FormulaInput("capture sizes", VllmCudaGraphs.CaptureSizes(s).Count), new FormulaInput("enforce_eager", s.EnforceEager ? 1 : 0)));
+                new FormulaInput("capture sizes", captureSizes), new FormulaInput("enforce_eager", s.EnforceEager ? 1 : 0)));
             items.Add(ServingItems.Item("CUDA context (outside the budget)", MemoryCategory.Overhead, CommunicationBuffers.CudaContextBytes, device,
                 "driver context created before vLLM's first memory snapshot", "CUDA 12 lazy loading, nvidia-smi of an idle PyTorch process"));
             devices.Add(new DeviceMemory { Device = device, CapacityBytes = total, Items = items.ToImmutable() });
