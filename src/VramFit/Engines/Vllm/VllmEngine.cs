@@ -58,10 +58,11 @@ public sealed class VllmEngine : IEngineModel
             long nonTorch = NonTorchBytes(s, deployment.Gpu);
             bool last = stage == layout.Pipeline - 1;
             var peak = VllmProfileRun.Measure(model, s, dtypeBytes, w.FirstLayer, w.LayerCount, last, driverRank: true);
-            long available = requested - weights - peak.Bytes - nonTorch;
+            long graphBytes = VllmCudaGraphs.Bytes(s, w.LayerCount);
+            long available = s.KvCacheMemoryBytes
+                ?? requested - weights - peak.Bytes - nonTorch - (s.EstimateCudaGraphs ? graphBytes : 0);
             var kvLayers = KvLayerSpec.ForStage(model, layout.Tensor, s.KvDtype, w.FirstLayer, w.LayerCount, stateElementBytes: dtypeBytes);
             var plan = VllmKvPlan.Plan(kvLayers, available, s.BlockSize, s.MaxModelLen, s.MaxNumBatchedTokens, s.Version.V1, s.NumGpuBlocksOverride);
-            long graphBytes = VllmCudaGraphs.Bytes(s, w.LayerCount);
             if (engineKv is null || plan.NumBlocks < engineKv.NumBlocks)
                 engineKv = plan;
             if (stage == 0)
@@ -92,7 +93,7 @@ public sealed class VllmEngine : IEngineModel
                 new FormulaInput("available KV memory", available, "B"), new FormulaInput("num_blocks", plan.NumBlocks),
                 new FormulaInput("block_size", s.BlockSize), new FormulaInput("page size", plan.Groups.Count > 0 ? plan.Groups[0].PageBytes : 0, "B"),
                 new FormulaInput("groups", plan.Groups.Count), new FormulaInput("layers per group", plan.GroupSize)));
-            items.Add(ServingItems.Item("CUDA graphs (captured after the KV cache)", MemoryCategory.Overhead, graphBytes, device,
+            items.Add(ServingItems.Item(s.EstimateCudaGraphs ? "CUDA graphs (estimated before the KV cache)" : "CUDA graphs (captured after the KV cache)", MemoryCategory.Overhead, graphBytes, device,
                 "captured graphs × layers × bytes per graph-layer", "vLLM gpu_model_runner.py capture_model",
                 new FormulaInput("capture sizes", captureSizes), new FormulaInput("enforce_eager", s.EnforceEager ? 1 : 0)));
             items.Add(ServingItems.Item("CUDA context (outside the budget)", MemoryCategory.Overhead, CommunicationBuffers.CudaContextBytes, device,
@@ -105,7 +106,7 @@ public sealed class VllmEngine : IEngineModel
             notes.Add(kv.Error);
         if (s.Version.V1 && kv.Groups.Count > 1)
             notes.Add($"hybrid KV cache: {kv.Groups.Count} groups of {kv.GroupSize} layers ({string.Join(", ", kv.Groups.Select(g => g.Kind).Distinct())})");
-        notes.Add($"vLLM {s.Version}; sampler {(s.FlashInferSampler ? "FlashInfer" : "PyTorch top-k/top-p sort")} in the profile run; CUDA graphs are captured after the KV cache is sized");
+        notes.Add($"vLLM {s.Version}; sampler {(s.FlashInferSampler ? "FlashInfer" : "PyTorch top-k/top-p sort")} in the profile run{(s.EstimateCudaGraphs ? "; CUDA graph memory charged to the budget before sizing the KV cache" : "; CUDA graphs are captured after the KV cache is sized")}");
 
         long tokens = kv.Tokens;
         var figures = ImmutableDictionary.CreateBuilder<string, double>();

@@ -19,6 +19,7 @@ public sealed record VllmSettings
         "gpu_memory_utilization", "max_model_len", "max_num_seqs", "max_num_batched_tokens", "dtype", "quantization",
         "kv_cache_dtype", "block_size", "enforce_eager", "cpu_offload_gb", "enable_prefix_caching",
         "enable_chunked_prefill", "engine_version", "num_gpu_blocks_override", "use_flashinfer_sampler",
+        "kv_cache_memory_bytes", "estimate_cudagraphs",
         "swap_space", "trust_remote_code", "enable_lora", "max_lora_rank", "max_loras", "seed", "served_model_name",
     ];
 
@@ -38,6 +39,16 @@ public sealed record VllmSettings
     public bool PrefixCaching { get; init; }
     public long? NumGpuBlocksOverride { get; init; }
     public required bool FlashInferSampler { get; init; }
+
+    /// <summary><c>--kv-cache-memory</c> (0.10.2+, PR #21489): KV bytes per rank given by the user, skipping the budget.</summary>
+    public long? KvCacheMemoryBytes { get; init; }
+
+    /// <summary>
+    /// VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS: graphs are profiled before the KV cache is sized and their
+    /// estimate is charged to the budget (gpu_worker.py; opt-in when introduced, on by default in some 2026
+    /// releases). Off: graphs are captured afterwards, on top of gpu_memory_utilization.
+    /// </summary>
+    public bool EstimateCudaGraphs { get; init; }
 
     /// <summary>LoRA slots reserved at load (<c>--enable-lora</c>): rank (default 16) × max_loras (default 1); 0 = off.</summary>
     public int LoraRank { get; init; }
@@ -99,6 +110,8 @@ public sealed record VllmSettings
             // LoRAConfig defaults: max_lora_rank 16, max_loras 1 (vllm/config LoRAConfig)
             LoraRank = s.GetBool("enable_lora", false) ? s.GetInt("max_lora_rank", 16, 1, 1024) : 0,
             MaxLoras = s.GetInt("max_loras", 1, 1, 1024),
+            KvCacheMemoryBytes = s.Has("kv_cache_memory_bytes") ? s.GetLong("kv_cache_memory_bytes", 0, 0, long.MaxValue) : null,
+            EstimateCudaGraphs = s.GetBool("estimate_cudagraphs", false),
         };
     }
 

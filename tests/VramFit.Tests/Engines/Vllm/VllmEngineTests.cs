@@ -112,6 +112,25 @@ public class VllmEngineTests
         Assert.True(r.Capacity!.KvCacheTokens > Engine.Estimate(Request(1, ("max_model_len", "8192"))).Capacity!.KvCacheTokens);
     }
 
+    [Fact]
+    public void Kv_cache_memory_skips_the_budget()
+    {
+        var r = Engine.Estimate(Request(1, ("max_model_len", "8192"), ("kv_cache_memory_bytes", (10L << 30).ToString(System.Globalization.CultureInfo.InvariantCulture))));
+        Assert.Equal(5120, r.Capacity!.GpuBlocks);                 // 10 GiB / (32 layers × 64 KiB pages)
+    }
+
+    [Fact]
+    public void Estimating_cuda_graphs_charges_them_before_the_KV_cache()
+    {
+        var after = Engine.Estimate(Request(1, ("max_model_len", "8192")));
+        var before = Engine.Estimate(Request(1, ("max_model_len", "8192"), ("estimate_cudagraphs", "true")));
+        long graphs = after.Devices[0].Items.Single(i => i.Name.StartsWith("CUDA graphs", StringComparison.Ordinal)).Bytes;
+        Assert.True(graphs > 0);
+        Assert.InRange(after.Capacity!.GpuBlocks!.Value - before.Capacity!.GpuBlocks!.Value, graphs / (2L << 20), graphs / (2L << 20) + 1);
+        var eager = Engine.Estimate(Request(1, ("max_model_len", "8192"), ("enforce_eager", "true")));
+        Assert.Equal(0, eager.PrintedFigures["cuda_graph_gib"]);
+    }
+
     [Property(MaxTest = 40)]
     public Property KV_tokens_grow_with_gpu_memory_utilization(PositiveInt a, PositiveInt b)
     {
