@@ -7,7 +7,7 @@ using VramFit.Tests.Engines.Serving;
 
 namespace VramFit.Tests.Engines.Sglang;
 
-public class SglangEngineTests
+public class SglangEngineTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     private const long GiB = 1L << 30;
     private static readonly SglangEngine Engine = new();
@@ -62,6 +62,7 @@ public class SglangEngineTests
         var gpu = ServingFixtures.Gpu("24GB PCIe GPU", 24576, "PCIe 4.0 x16", "8.6");
         var r = Engine.Estimate(new EstimateRequest(ServingFixtures.QwQ32B(), new Deployment(gpu, 4, freeBytesPerGpu: (long)(21.63 * GiB) + Overhead(4, gpu)),
             new Workload(), new EngineSettings([new("tp_size", "4"), new("dtype", "bfloat16"), new("context_length", "131072"), new("chunked_prefill_size", "2048"), new("max_prefill_tokens", "16384")])));
+        output.WriteLine($"tokens {r.PrintedFigures["max_total_num_tokens"]} k {r.PrintedFigures["k_gib"]} weights {r.PrintedFigures["weights_gib"]}");
         Assert.InRange(r.PrintedFigures["max_total_num_tokens"], 46611 * 0.97, 46611 * 1.12);
         Assert.InRange(r.PrintedFigures["k_gib"], 1.42 * 0.97, 1.42 * 1.12);
         Assert.Equal(r.PrintedFigures["k_gib"], r.PrintedFigures["v_gib"]);
