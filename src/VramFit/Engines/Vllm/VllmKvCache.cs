@@ -86,7 +86,7 @@ public sealed record VllmKvPlan
 
     private static VllmKvPlan PlanV1(IReadOnlyList<KvLayerSpec> layers, long available, int blockSize, long maxModelLen, long batched, long? overrideBlocks)
     {
-        var groups = BuildGroups(layers, blockSize, out int groupSize);
+        var groups = BuildGroups(layers, blockSize, maxModelLen, out int groupSize);
         long page = groups[0].PageBytes;
         long blocks = available <= 0 ? 0 : available / page / groupSize;
         if (overrideBlocks is { } o)
@@ -134,7 +134,7 @@ public sealed record VllmKvPlan
     /// largest page (hybrid Mamba models: attention block = 16 × cdiv(mamba page, 16 × attention bytes/token),
     /// vllm/model_executor/models/config.py HybridAttentionMambaModelConfig), and the Mamba state is padded.
     /// </summary>
-    private static List<VllmKvGroup> BuildGroups(IReadOnlyList<KvLayerSpec> layers, int blockSize, out int groupSize)
+    private static List<VllmKvGroup> BuildGroups(IReadOnlyList<KvLayerSpec> layers, int blockSize, long maxModelLen, out int groupSize)
     {
         var types = new List<(KvLayerKind Kind, long PerToken, int Window, long State, int Count)>();
         foreach (var l in layers)
@@ -147,7 +147,10 @@ public sealed record VllmKvPlan
         }
 
         long maxState = types.Where(t => t.Kind == KvLayerKind.RecurrentState).Select(t => t.State).DefaultIfEmpty(0).Max();
-        var blockSizes = types.Select(t => t.Kind == KvLayerKind.RecurrentState ? 1 : blockSize).ToArray();
+        // a Mamba group's one block per request stands for the whole sequence: vLLM sets its block_size to
+        // max_model_len (config.py HybridAttentionMambaModelConfig), so token counts follow the attention blocks
+        int mambaBlock = (int)Math.Min(int.MaxValue, maxModelLen);
+        var blockSizes = types.Select(t => t.Kind == KvLayerKind.RecurrentState ? mambaBlock : blockSize).ToArray();
         if (maxState > 0)
         {
             long perToken = types.Where(t => t.Kind != KvLayerKind.RecurrentState).Select(t => t.PerToken).DefaultIfEmpty(0).Max();

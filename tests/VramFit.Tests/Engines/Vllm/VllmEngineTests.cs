@@ -5,6 +5,7 @@ using VramFit.Engines;
 using VramFit.Engines.Vllm;
 using VramFit.Errors;
 using VramFit.Hardware;
+using VramFit.Models;
 using VramFit.Tests.Engines.Serving;
 
 namespace VramFit.Tests.Engines.Vllm;
@@ -151,4 +152,63 @@ public class VllmEngineTests
     [InlineData(null, 0, 11, 0, true)]
     public void Versions_parse_from_what_logs_print(string? text, int major, int minor, int patch, bool v1) =>
         Assert.Equal(new VllmVersion(major, minor, patch, v1), VllmVersion.Parse(text));
+}
+
+public class VllmArchitectureTests
+{
+    private static readonly VllmEngine Engine = new();
+
+    [Fact]
+    public void DeepSeek_style_MLA_on_eight_H200_pages_the_latent_per_rank()
+    {
+        var h200 = ServingFixtures.Gpu("NVIDIA H200", 143771, "NVLink 4", "9.0");
+        var model = ServingFixtures.MlaModel().WithFormat(VramFit.Numerics.WeightFormat.Parse("fp8-block"));
+        var r = Engine.Estimate(new EstimateRequest(model, new Deployment(h200, 8), new Workload(),
+            new EngineSettings([new("tensor_parallel_size", "8"), new("max_model_len", "32768")])));
+        var kv = r.Devices[0].Items.Single(i => i.Name == "KV cache");
+        Assert.Contains(kv.Inputs, i => i.Name == "page size" && i.Value == 16 * 576 * 2);
+        Assert.Contains(kv.Inputs, i => i.Name == "layers per group" && i.Value == 61);
+        Assert.True(r.Capacity!.KvCacheTokens > 32768);
+        Assert.Null(r.Capacity.EngineError);
+    }
+
+    [Fact]
+    public void The_same_model_on_eight_H100_leaves_no_room_and_says_so()
+    {
+        var model = ServingFixtures.MlaModel().WithFormat(VramFit.Numerics.WeightFormat.Parse("fp8-block"));
+        var r = Engine.Estimate(new EstimateRequest(model, new Deployment(ServingFixtures.H100, 8), new Workload(),
+            new EngineSettings([new("tensor_parallel_size", "8"), new("max_model_len", "32768")])));
+        Assert.Equal("No available memory for the cache blocks. Try increasing `gpu_memory_utilization` when initializing the engine.", r.Capacity!.EngineError);
+        Assert.Equal(0, r.Capacity.KvCacheTokens);
+        Assert.False(r.Fits);
+    }
+
+    [Fact]
+    public void Mamba_hybrid_runs_through_the_engine()
+    {
+        var mamba = new LayerSpec
+        {
+            Attention = new AttentionSpec { Kind = AttentionKind.Recurrent, Recurrent = new RecurrentSpec { Kind = RecurrentKind.Mamba2, InnerSize = 8192, StateSize = 128, ConvKernel = 4, HeadCount = 128, GroupCount = 8 } },
+            Mlp = new MlpSpec { Kind = MlpKind.Dense, FfnSize = 16384, Gated = false },
+        };
+        var attn = ServingFixtures.Dense(32, 8, 128, 16384);
+        var model = new ModelDescription("nemotron_h", 4096, 131072, Enumerable.Range(0, 24).Select(i => i % 6 == 5 ? attn : mamba), maxContext: 65536, name: "hybrid");
+        var r = Engine.Estimate(new EstimateRequest(model, new Deployment(ServingFixtures.H100, 2), new Workload(),
+            new EngineSettings([new("tensor_parallel_size", "2"), new("max_model_len", "32768")])));
+        Assert.True(r.Capacity!.KvCacheTokens > 0);
+        Assert.True(r.Capacity.BlockSize > 16);                      // attention blocks grown to the state page
+        Assert.Contains(r.Notes, n => n.StartsWith("hybrid KV cache", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Weight_item_children_add_up_with_lora_and_offload()
+    {
+        var r = Engine.Estimate(new EstimateRequest(ServingFixtures.Llama31_8B(), new Deployment(ServingFixtures.H100), new Workload(),
+            new EngineSettings([new("max_model_len", "8192"), new("enable_lora", "true"), new("max_lora_rank", "64"), new("cpu_offload_gb", "2")])));
+        var w = r.Devices[0].Items.Single(i => i.Name == "weights");
+        Assert.Equal(w.Bytes, w.Children.Sum(c => c.Bytes));
+        // rank 64 LoRA on all 7 projections of 32 layers: 64 × (3·4096 + 6144 + 4096 + 4096 + 2·(4096 + 14336) + 14336 + 4096) × 2 B × 32
+        long lora = 64L * (3 * 4096 + 6144 + 4096 + 4096 + 2 * (4096 + 14336) + 14336 + 4096) * 2 * 32;
+        Assert.Contains(w.Children, c => c.Name == "LoRA slots" && c.Bytes == lora);
+    }
 }
