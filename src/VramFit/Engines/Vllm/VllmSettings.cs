@@ -19,7 +19,7 @@ public sealed record VllmSettings
         "gpu_memory_utilization", "max_model_len", "max_num_seqs", "max_num_batched_tokens", "dtype", "quantization",
         "kv_cache_dtype", "block_size", "enforce_eager", "cpu_offload_gb", "enable_prefix_caching",
         "enable_chunked_prefill", "engine_version", "num_gpu_blocks_override", "use_flashinfer_sampler",
-        "kv_cache_memory_bytes", "estimate_cudagraphs",
+        "kv_cache_memory_bytes", "estimate_cudagraphs", "allow_long_max_model_len",
         "swap_space", "trust_remote_code", "enable_lora", "max_lora_rank", "max_loras", "seed", "served_model_name",
     ];
 
@@ -73,7 +73,8 @@ public sealed record VllmSettings
             ? s.GetLong("max_model_len", 0, 1, 1L << 30)
             : request.Workload.ContextTokens ?? (modelMax > 0 ? modelMax
                 : throw new InvalidSettingException("max_model_len", "the model does not state max_position_embeddings; give --max-model-len"));
-        if (modelMax > 0 && maxModelLen > modelMax)
+        // VLLM_ALLOW_LONG_MAX_MODEL_LEN=1 lifts this check (vllm/config ModelConfig._get_and_verify_max_len)
+        if (modelMax > 0 && maxModelLen > modelMax && !s.GetBool("allow_long_max_model_len", false))
             throw new InvalidSettingException("max_model_len",
                 $"User-specified max_model_len ({maxModelLen}) is greater than the derived max_model_len (max_position_embeddings={modelMax} in model's config.json).");
 
@@ -81,7 +82,7 @@ public sealed record VllmSettings
         int maxNumSeqs = s.GetInt("max_num_seqs", request.Workload.Batch ?? defaultSeqs, 1, 1 << 20);
         long maxBatched = s.GetLong("max_num_batched_tokens", defaultBatched, 1, 1L << 30);
 
-        var dtype = ResolveDtype(s.GetString("dtype"), model.Dtype);
+        var dtype = ResolveDtype(s.GetString("dtype"), model.Dtype, request.Deployment.Gpu);
         var quantization = s.GetString("quantization");
         var weights = request.Workload.WeightFormat ?? model.CheckpointFormat ?? FormatOfQuantization(quantization, dtype) ?? WeightFormat.DenseOf(dtype);
         if (weights.Kind == WeightFormatKind.Dense && weights.DenseType != dtype)
@@ -163,13 +164,24 @@ public sealed record VllmSettings
     private static bool DefaultFlashInferSampler(VllmVersion version) =>
         version.V1 && (!version.AtLeast(10, 2) || version.AtLeast(11));
 
-    private static ScalarType ResolveDtype(string? text, ScalarType modelDtype)
+    private static ScalarType ResolveDtype(string? text, ScalarType modelDtype, Accelerator gpu)
     {
+        bool noBf16 = double.TryParse(gpu.ComputeCapability, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var cc) && cc < 8.0;
         if (text is null || text.Equals("auto", StringComparison.OrdinalIgnoreCase))
-            // "auto": the config's torch_dtype, but float32 checkpoints are served in bfloat16/float16 (ModelConfig._get_and_verify_dtype)
-            return modelDtype is ScalarType.F32 ? ScalarType.BF16 : modelDtype;
+        {
+            // "auto": the config's torch_dtype, but float32 checkpoints are served in bfloat16/float16, and bfloat16
+            // falls back to float16 below compute capability 8.0 (ModelConfig._get_and_verify_dtype / platform check)
+            var auto = modelDtype is ScalarType.F32 ? ScalarType.BF16 : modelDtype;
+            return auto == ScalarType.BF16 && noBf16 ? ScalarType.F16 : auto;
+        }
+
         if (ScalarTypes.TryParse(text, out var t) && t is ScalarType.BF16 or ScalarType.F16 or ScalarType.F32)
+        {
+            if (t == ScalarType.BF16 && noBf16)
+                throw new InvalidSettingException("dtype", $"Bfloat16 is only supported on GPUs with compute capability of at least 8.0. Your {gpu.Name} GPU has compute capability {gpu.ComputeCapability}. Use --dtype=half.");
             return t;
+        }
+
         throw new InvalidSettingException("dtype", $"'{text}' is not a vLLM dtype (auto, half, float16, bfloat16, float, float32)");
     }
 }

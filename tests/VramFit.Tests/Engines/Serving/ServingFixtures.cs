@@ -31,9 +31,9 @@ internal static class ServingFixtures
     public static ModelDescription R1DistillQwen14B() =>
         Uniform("qwen2", "deepseek-ai/DeepSeek-R1-Distill-Qwen-14B", 5120, 152064, 48, Dense(40, 8, 128, 13824, qkvBias: true), 131072);
 
-    /// <summary>Qwen/QwQ-32B: 64 layers, 40/8 heads, MLP 27648, vocab 152064.</summary>
+    /// <summary>Qwen/QwQ-32B: 64 layers, 40/8 heads, MLP 27648, vocab 152064, max_position_embeddings 40960.</summary>
     public static ModelDescription QwQ32B() =>
-        Uniform("qwen2", "Qwen/QwQ-32B", 5120, 152064, 64, Dense(40, 8, 128, 27648, qkvBias: true), 131072);
+        Uniform("qwen2", "Qwen/QwQ-32B", 5120, 152064, 64, Dense(40, 8, 128, 27648, qkvBias: true), 40960);
 
     /// <summary>TheBloke/CodeLlama-13B-Instruct-fp16: 40 layers, 40 heads (no GQA), MLP 13824, vocab 32016, fp16.</summary>
     public static ModelDescription CodeLlama13B() =>

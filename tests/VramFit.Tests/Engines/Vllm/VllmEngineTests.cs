@@ -96,6 +96,23 @@ public class VllmEngineTests
     }
 
     [Fact]
+    public void Bfloat16_falls_back_to_half_below_Ampere_unless_asked_for()
+    {
+        var t4 = new EstimateRequest(ServingFixtures.Llama31_8B(4096), new Deployment(ServingFixtures.T4, 2), new Workload(),
+            new EngineSettings([new("tensor_parallel_size", "2")]));
+        Assert.Contains(Engine.Estimate(t4).Settings, s => s.Name == "max_model_len" && s.Value == 4096);
+        var e = Assert.Throws<InvalidSettingException>(() => Engine.Estimate(t4 with { Settings = t4.Settings.With("dtype", "bfloat16") }));
+        Assert.Contains("compute capability of at least 8.0", e.Message);
+    }
+
+    [Fact]
+    public void Long_max_model_len_is_allowed_with_the_override()
+    {
+        var r = Engine.Estimate(Request(1, ("max_model_len", "200000"), ("allow_long_max_model_len", "true")));
+        Assert.Contains(r.Settings, s => s.Name == "max_model_len" && s.Value == 200000);
+    }
+
+    [Fact]
     public void Cpu_offload_moves_weights_off_the_GPU()
     {
         var none = Engine.Estimate(Request(1, ("max_model_len", "8192")));
