@@ -28,7 +28,6 @@ public sealed class VllmEngine : IEngineModel
         var model = request.Model;
         var deployment = request.Deployment;
         var layout = s.Parallel;
-        int gpusPerReplica = layout.Tensor * layout.Pipeline;
         if (layout.TotalGpus > deployment.TotalGpus)
             throw new InvalidSettingException("tensor_parallel_size",
                 $"TP {layout.Tensor} × PP {layout.Pipeline} × DP {layout.Data} needs {layout.TotalGpus} GPUs; the deployment has {deployment.TotalGpus}");
@@ -146,7 +145,7 @@ public sealed class VllmEngine : IEngineModel
                 EngineError = kv.Error,
             },
             PrintedFigures = figures.ToImmutable(),
-            LaunchCommand = LaunchCommand(model, request.Settings, s, gpusPerReplica),
+            LaunchCommand = LaunchCommand(model, request.Settings, s),
         };
     }
 
@@ -176,7 +175,7 @@ public sealed class VllmEngine : IEngineModel
         return bytes;
     }
 
-    private static string LaunchCommand(ModelDescription model, EngineSettings given, VllmSettings s, int gpus)
+    private static string LaunchCommand(ModelDescription model, EngineSettings given, VllmSettings s)
     {
         var sb = new StringBuilder("vllm serve ").Append(model.Name);
         void Add(string flag, string value) => sb.Append(" --").Append(flag).Append(' ').Append(value);
@@ -195,7 +194,6 @@ public sealed class VllmEngine : IEngineModel
         if (s.EnforceEager) sb.Append(" --enforce-eager");
         if (s.CpuOffloadBytes > 0) Add("cpu-offload-gb", (s.CpuOffloadBytes / ServingItems.Gib).ToString("0.##", CultureInfo.InvariantCulture));
         if (given.Has("enable_prefix_caching")) sb.Append(s.PrefixCaching ? " --enable-prefix-caching" : " --no-enable-prefix-caching");
-        _ = gpus;
         return sb.ToString();
     }
 }
