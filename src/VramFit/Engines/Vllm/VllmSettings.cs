@@ -19,7 +19,7 @@ public sealed record VllmSettings
         "gpu_memory_utilization", "max_model_len", "max_num_seqs", "max_num_batched_tokens", "dtype", "quantization",
         "kv_cache_dtype", "block_size", "enforce_eager", "cpu_offload_gb", "enable_prefix_caching",
         "enable_chunked_prefill", "engine_version", "num_gpu_blocks_override", "use_flashinfer_sampler",
-        "kv_cache_memory_bytes", "estimate_cudagraphs", "allow_long_max_model_len",
+        "kv_cache_memory_bytes", "estimate_cudagraphs", "allow_long_max_model_len", "usage_context",
         "swap_space", "trust_remote_code", "enable_lora", "max_lora_rank", "max_loras", "seed", "served_model_name",
     ];
 
@@ -119,7 +119,7 @@ public sealed record VllmSettings
     /// <summary>
     /// Default max_num_seqs and max_num_batched_tokens. V1 (arg_utils.py <c>_set_default_args_v1</c>, 0.9+):
     /// the OpenAI server uses 1024 sequences and 8192 tokens on GPUs with ≥ 70 GiB other than A100, else
-    /// 256 and 2048. V0: 256 sequences; with chunked prefill (default on when max_model_len &gt; 32K) 2048
+    /// 256 and 2048; the offline <c>LLM</c> class (<c>usage_context</c> "llm") 1024/16384 and 256/8192. V0: 256 sequences; with chunked prefill (default on when max_model_len &gt; 32K) 2048
     /// tokens (512 before 0.6.2), otherwise max(max_model_len, 2048) so a whole prompt fits one step
     /// (max(max_model_len, 2560) in 0.2.x).
     /// </summary>
@@ -128,7 +128,19 @@ public sealed record VllmSettings
         if (version.V1)
         {
             bool big = gpu.MemoryBytes >= 70L * (1L << 30) && !gpu.Name.Contains("A100", StringComparison.OrdinalIgnoreCase);
-            return big ? (1024, 8192) : (256, 2048);
+            bool offline = (s.GetString("usage_context") ?? "server").Trim().ToLowerInvariant() switch
+            {
+                "server" or "openai_api_server" => false,
+                "llm" or "llm_class" => true,
+                var other => throw new InvalidSettingException("usage_context", $"'{other}' is neither server nor llm"),
+            };
+            return (big, offline) switch
+            {
+                (true, false) => (1024, 8192),
+                (true, true) => (1024, 16384),
+                (false, false) => (256, 2048),
+                (false, true) => (256, 8192),
+            };
         }
 
         bool chunked = s.GetBool("enable_chunked_prefill", maxModelLen > 32768 && version.AtLeast(5, 0));

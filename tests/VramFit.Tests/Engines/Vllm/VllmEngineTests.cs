@@ -49,6 +49,16 @@ public class VllmEngineTests
         Assert.Contains(act.Inputs, i => i.Name == "sampled requests" && i.Value == 1024);
     }
 
+    [Theory]
+    [InlineData("server", 8192)]
+    [InlineData("llm", 16384)]
+    public void Offline_LLM_class_profiles_more_tokens(string context, double tokens)
+    {
+        var r = Engine.Estimate(Request(1, ("max_model_len", "8192"), ("usage_context", context)));
+        var act = r.Devices[0].Items.Single(i => i.Name.StartsWith("activation", StringComparison.Ordinal));
+        Assert.Contains(act.Inputs, i => i.Name == "max_num_batched_tokens" && i.Value == tokens);
+    }
+
     [Fact]
     public void Too_long_max_model_len_reports_the_error_and_the_suggested_length()
     {
