@@ -7,5 +7,9 @@ internal static class BuiltInEngines
     [
         new Transformers.TransformersEngine(),
         new RuleOfThumb.RuleOfThumbEngine(),
+        new Vllm.VllmEngine(),
+        new Sglang.SglangEngine(),
+        new TensorRtLlm.TensorRtLlmEngine(),
+        new Tgi.TgiEngine(),
     ];
 }
