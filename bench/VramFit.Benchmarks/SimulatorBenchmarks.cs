@@ -20,6 +20,7 @@ public class SimulatorBenchmarks
     private ServingSimulator _static = null!;
     private PerformanceModel _model = null!;
     private RequestPlan _plan = null!;
+    private RequestPlan _closedLoop = null!;
 
     [Params(10_000, 100_000)]
     public int Requests { get; set; }
@@ -43,10 +44,20 @@ public class SimulatorBenchmarks
             PromptLength = LengthDistribution.Parse("lognormal:1000,0.5", "prompt"),
             OutputLength = LengthDistribution.Parse("lognormal:250,0.5", "output"),
         }.Generate();
+        // 8 users back to back: small batches, long pure-decode stretches (the iterations-per-second case)
+        _closedLoop = new Workload
+        {
+            Arrivals = ArrivalKind.ClosedLoop, Users = 8, Requests = Requests, Seed = 1,
+            PromptLength = LengthDistribution.Parse("lognormal:1000,0.5", "prompt"),
+            OutputLength = LengthDistribution.Parse("lognormal:250,0.5", "output"),
+        }.Generate();
     }
 
     [Benchmark(Baseline = true)]
     public long Continuous() => _continuous.Run(_plan).Iterations;
+
+    [Benchmark]
+    public long ClosedLoop8Users() => _continuous.Run(_closedLoop).Iterations;
 
     [Benchmark]
     public long Static() => _static.Run(_plan).Iterations;

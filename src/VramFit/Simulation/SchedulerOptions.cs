@@ -69,6 +69,9 @@ public sealed record SchedulerOptions
     /// <summary>Dynamic batching: longest time the oldest waiting request is held for the batch to fill, seconds.</summary>
     public double BatchWindowSeconds { get; init; } = 0.05;
 
+    /// <summary>Price every iteration through the general scheduler path (tests compare it with fast-forwarding).</summary>
+    internal bool StepByStep { get; init; }
+
     public long TotalBlocks => KvCacheTokens / BlockSize;
 
     public void Validate()

@@ -29,6 +29,8 @@ internal sealed partial class SimulationRun
                 continue;
             }
 
+            if (TryFastForward())
+                continue;
             double extra = 0;
             int scheduled = ScheduleIteration(ref extra);
             if (scheduled == 0)
