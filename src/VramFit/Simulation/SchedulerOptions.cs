@@ -1,4 +1,5 @@
 using VramFit.Errors;
+using VramFit.Reports;
 
 namespace VramFit.Simulation;
 
@@ -73,6 +74,21 @@ public sealed record SchedulerOptions
     internal bool StepByStep { get; init; }
 
     public long TotalBlocks => KvCacheTokens / BlockSize;
+
+    /// <summary>Options with the KV pool of an engine estimate: its tokens, and its block size when it pages
+    /// (vLLM, TensorRT-LLM), else vLLM's 16.</summary>
+    public static SchedulerOptions FromCapacity(ServingCapacity capacity, BatchingPolicy policy = BatchingPolicy.Continuous)
+    {
+        ArgumentNullException.ThrowIfNull(capacity);
+        if (capacity.EngineError is { } error)
+            throw new InvalidSettingException("kv-tokens", $"the engine would not start: {error}");
+        return new SchedulerOptions
+        {
+            Policy = policy,
+            KvCacheTokens = capacity.KvCacheTokens,
+            BlockSize = capacity.BlockSize is > 0 and var b ? b : 16,
+        };
+    }
 
     public void Validate()
     {

@@ -174,4 +174,13 @@ public class ServingSimulatorTests
         Assert.True(sweep.Points.Length > 5);
         Assert.All(sweep.Points.Where(p => p.Rate <= sweep.MaxRate), p => Assert.True(p.MeetsSlo || p.Rate > sweep.MaxRate));
     }
+
+    [Fact]
+    public void The_pool_comes_from_an_engine_serving_capacity()
+    {
+        var capacity = new VramFit.Reports.ServingCapacity { KvCacheBytes = 1L << 30, KvCacheTokens = 8192, GpuBlocks = 512, BlockSize = 16, MaxConcurrency = 2 };
+        var options = SchedulerOptions.FromCapacity(capacity);
+        Assert.Equal(512, options.TotalBlocks);
+        Assert.Throws<InvalidSettingException>(() => SchedulerOptions.FromCapacity(capacity with { EngineError = "no memory" }));
+    }
 }
