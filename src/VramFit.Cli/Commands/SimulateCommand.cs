@@ -117,7 +117,7 @@ internal static class SimulateCommand
             if (parse.GetValue(chart) is { } chartPath)
                 SimulationCharts.Write(chartPath, result);
             if (asJson)
-                context.Out.WriteLine(JsonSerializer.Serialize(result, CliJson.Options));
+                context.Out.WriteLine(JsonSerializer.Serialize(result, PerformanceJsonContext.Default.ServingStudyResult));
             else
                 Render(context.Out, result);
             return Task.FromResult(0);
