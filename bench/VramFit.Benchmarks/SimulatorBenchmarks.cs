@@ -35,7 +35,7 @@ public class SimulatorBenchmarks
             MemoryBandwidthGBps = 3350, Bf16Tflops = 989.4, Fp16Tflops = 989.4, InterconnectGBps = 900,
         };
         _model = PerformanceModel.Create(ModelProfile.Create(ModelCatalog.Find("meta-llama/Llama-3.1-8B").Describe()), h100);
-        var options = new SchedulerOptions { KvCacheTokens = 450_000 };
+        var options = SchedulerOptions.VllmServeDefaults(h100, 450_000);   // 1024 sequences, 8192 tokens
         _continuous = new ServingSimulator(_model, options);
         _static = new ServingSimulator(_model, options with { Policy = BatchingPolicy.Static });
         _plan = new Workload

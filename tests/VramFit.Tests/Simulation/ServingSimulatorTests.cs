@@ -183,4 +183,13 @@ public class ServingSimulatorTests
         Assert.Equal(512, options.TotalBlocks);
         Assert.Throws<InvalidSettingException>(() => SchedulerOptions.FromCapacity(capacity with { EngineError = "no memory" }));
     }
+
+    [Fact]
+    public void Vllm_serve_defaults_depend_on_the_device()
+    {
+        var h100 = SchedulerOptions.VllmServeDefaults(VramFit.Tests.Performance.TestAccelerators.H100Sxm, 100_000);
+        var a100 = SchedulerOptions.VllmServeDefaults(VramFit.Tests.Performance.TestAccelerators.A100Sxm, 100_000);
+        Assert.Equal((1024, 8192), (h100.MaxNumSeqs, h100.MaxNumBatchedTokens));
+        Assert.Equal((256, 2048), (a100.MaxNumSeqs, a100.MaxNumBatchedTokens));
+    }
 }
