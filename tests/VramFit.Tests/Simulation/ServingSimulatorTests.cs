@@ -192,4 +192,36 @@ public class ServingSimulatorTests
         Assert.Equal((1024, 8192), (h100.MaxNumSeqs, h100.MaxNumBatchedTokens));
         Assert.Equal((256, 2048), (a100.MaxNumSeqs, a100.MaxNumBatchedTokens));
     }
+
+    [Theory]
+    [InlineData(PreemptionMode.Recompute)]
+    [InlineData(PreemptionMode.Swap)]
+    public void Requests_that_each_fit_the_pool_alone_all_complete_under_pressure(PreemptionMode mode)
+    {
+        // each request needs 10 blocks of 16 at its end; the pool has 13, so they cannot all run together,
+        // and a shared prefix of 3 blocks is cached between them
+        var options = Options(kvTokens: 13 * 16) with
+        {
+            PrefixCaching = true, SharedPrefixRatio = 0.5, Preemption = mode, KvBytesPerToken = 1000,
+        };
+        var r = new ServingSimulator(Model, options).Run(TraceOf(
+            new TraceRequest(0, 100, 60), new TraceRequest(0.01, 100, 60), new TraceRequest(0.02, 100, 60)));
+        Assert.Equal(3, r.Completed);
+        Assert.Equal(0, r.Rejected);
+        Assert.True(r.Preemptions > 0);
+    }
+
+    [Fact]
+    public void Unreferenced_cached_prefix_blocks_are_evicted_for_a_request_that_needs_them()
+    {
+        // the first request caches a 5-block prefix (170 × 0.5 = 85 tokens) and leaves; the second uses 3 of those
+        // blocks and needs 10 blocks at its end: 11 blocks fit it only once the 2 unused cached blocks are evicted
+        var options = Options(kvTokens: 11 * 16) with { PrefixCaching = true, SharedPrefixRatio = 0.5 };
+        var r = new ServingSimulator(Model, options).Run(TraceOf(
+            new TraceRequest(0, 170, 1), new TraceRequest(10, 100, 60)));
+        Assert.Equal(2, r.Completed);
+        Assert.Equal(0, r.Rejected);
+        Assert.Equal(0, r.Preemptions);
+        Assert.Equal(48, r.PrefixCacheHitTokens);
+    }
 }
