@@ -8,6 +8,7 @@ using VramFit.Hardware;
 using VramFit.Models;
 using VramFit.Numerics;
 using VramFit.Performance;
+using VramFit.Simulation;
 using VramFit.Sources.HfConfig;
 
 namespace VramFit.Cli.Commands;
@@ -32,7 +33,7 @@ internal static class PerfCommand
         {
             var estimate = setup.BuildModel(parse).Estimate(parse.GetValue(prompt), parse.GetValue(output), parse.GetValue(batch));
             if (parse.GetValue(json))
-                context.Out.WriteLine(JsonSerializer.Serialize(estimate, CliJson.Options));
+                context.Out.WriteLine(JsonSerializer.Serialize(estimate, PerformanceJsonContext.Default.PerformanceEstimate));
             else
                 Render(context.Out, estimate, parse.GetValue(explain));
             return 0;
@@ -75,16 +76,17 @@ internal static class PerfCommand
     internal static string Rate(double value) => value.ToString(value < 10 ? "0.00" : "0", CultureInfo.InvariantCulture);
 }
 
-/// <summary>JSON settings of the performance and simulation commands: camelCase, enums as names.</summary>
-internal static class CliJson
-{
-    public static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.Web)
-    {
-        WriteIndented = true,
-        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
-        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
-    };
-}
+/// <summary>JSON of the performance and simulation commands (source-generated): camelCase, enums as camelCase names.</summary>
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web, WriteIndented = true,
+    NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    Converters = [typeof(CamelCaseEnumConverter<BatchingPolicy>), typeof(CamelCaseEnumConverter<ComputePrecision>)])]
+[JsonSerializable(typeof(PerformanceEstimate))]
+[JsonSerializable(typeof(ServingStudyResult))]
+internal sealed partial class PerformanceJsonContext : JsonSerializerContext;
+
+/// <summary>Writes an enum as its camelCase name ("continuous", "fp8").</summary>
+internal sealed class CamelCaseEnumConverter<TEnum>() : JsonStringEnumConverter<TEnum>(JsonNamingPolicy.CamelCase)
+    where TEnum : struct, Enum;
 
 /// <summary>
 /// The options shared by <c>perf</c> and <c>simulate</c>: the model, the accelerator (catalog name or figures),

@@ -32,8 +32,8 @@ internal static class SimulateCommand
         var trace = new Option<string?>("--trace") { Description = "Replay a JSONL or CSV trace (arrival, prompt_tokens, output_tokens)" };
         var kvTokens = new Option<string?>("--kv-tokens") { Description = "KV pool size in tokens (from `vramfit estimate`'s serving capacity), e.g. 450k" };
         var blockSize = new Option<int>("--block-size") { Description = "Tokens per KV block", DefaultValueFactory = _ => 16 };
-        var maxSeqs = new Option<int>("--max-num-seqs") { Description = "Most sequences per batch", DefaultValueFactory = _ => 256 };
-        var maxTokens = new Option<int>("--max-num-batched-tokens") { Description = "Most tokens per iteration", DefaultValueFactory = _ => 8192 };
+        var maxSeqs = new Option<int?>("--max-num-seqs") { Description = "Most sequences per batch (default: vllm serve's for the GPU, 256 or 1024)" };
+        var maxTokens = new Option<int?>("--max-num-batched-tokens") { Description = "Most tokens per iteration (default: vllm serve's for the GPU, 2048 or 8192)" };
         var noChunk = new Option<bool>("--no-chunked-prefill") { Description = "Prefill whole prompts only" };
         var preemption = new Option<string>("--preemption") { Description = "recompute or swap", DefaultValueFactory = _ => "recompute" };
         var swapGbps = new Option<double>("--swap-gbps") { Description = "Swap bandwidth to host, GB/s", DefaultValueFactory = _ => 25 };
@@ -70,23 +70,24 @@ internal static class SimulateCommand
                 Seed = parse.GetValue(seed),
                 Trace = parse.GetValue(trace) is { } path ? TraceReader.Read(path) : [],
             };
+            var gpu = setup.ResolveGpu(parse);
+            var defaults = SchedulerOptions.VllmServeDefaults(gpu, ResolveKvTokens(parse.GetValue(kvTokens)));
             var scenario = new ServingScenario
             {
                 Model = model,
                 Format = setup.Format(parse, model),
                 KvCacheType = setup.KvType(parse),
-                Gpu = setup.ResolveGpu(parse),
+                Gpu = gpu,
                 Layout = setup.Layout(parse),
                 Efficiency = setup.Efficiency(parse),
                 Offload = setup.Offload(parse),
                 Workload = workload,
-                Scheduler = new SchedulerOptions
+                Scheduler = defaults with
                 {
                     Policy = chosen,
-                    KvCacheTokens = ResolveKvTokens(parse.GetValue(kvTokens)),
                     BlockSize = parse.GetValue(blockSize),
-                    MaxNumSeqs = parse.GetValue(maxSeqs),
-                    MaxNumBatchedTokens = parse.GetValue(maxTokens),
+                    MaxNumSeqs = parse.GetValue(maxSeqs) ?? defaults.MaxNumSeqs,
+                    MaxNumBatchedTokens = parse.GetValue(maxTokens) ?? defaults.MaxNumBatchedTokens,
                     ChunkedPrefill = !parse.GetValue(noChunk),
                     Preemption = parse.GetValue(preemption)?.ToLowerInvariant() switch
                     {
@@ -117,7 +118,7 @@ internal static class SimulateCommand
             if (parse.GetValue(chart) is { } chartPath)
                 SimulationCharts.Write(chartPath, result);
             if (asJson)
-                context.Out.WriteLine(JsonSerializer.Serialize(result, CliJson.Options));
+                context.Out.WriteLine(JsonSerializer.Serialize(result, PerformanceJsonContext.Default.ServingStudyResult));
             else
                 Render(context.Out, result);
             return Task.FromResult(0);

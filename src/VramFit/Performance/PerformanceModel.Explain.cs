@@ -76,7 +76,7 @@ public sealed partial class PerformanceModel
             Inputs =
             [
                 new("bytes", t.GpuBytes, "B"),
-                new("dense weight bytes", _denseWeightBytes, "B"),
+                new("dense weight bytes", _c.DenseWeightBytes, "B"),
                 new("KV bytes per token", _kvBytesPerToken, "B"),
                 new("KV dtype", KvType.Bits() / 8.0, "B"),
                 new("bandwidth", Gpu.MemoryBandwidthGBps, "GB/s"),
@@ -84,13 +84,13 @@ public sealed partial class PerformanceModel
                 new("TP", tp),
             ],
         });
-        if (_moeExperts.Length > 0)
+        if (_c.MoeExperts.Length > 0)
         {
             double touched = 0, total = 0;
-            for (int g = 0; g < _moeExperts.Length; g++)
+            for (int g = 0; g < _c.MoeExperts.Length; g++)
             {
-                touched += TouchedExperts(_moeExperts[g], _moeTopK[g], shape.Tokens);
-                total += _moeExperts[g];
+                touched += TouchedExperts(_c.MoeExperts[g], _c.MoeTopK[g], shape.Tokens);
+                total += _c.MoeExperts[g];
             }
 
             items.Add(new PerformanceItem
@@ -98,7 +98,7 @@ public sealed partial class PerformanceModel
                 Name = "experts touched",
                 Seconds = 0,
                 Formula = "E × (1 − (1 − k/E)^tokens) experts read per MoE layer group",
-                Inputs = [new("experts touched", touched), new("experts", total), new("top-k", _moeTopK[0]), new("tokens", shape.Tokens)],
+                Inputs = [new("experts touched", touched), new("experts", total), new("top-k", _c.MoeTopK[0]), new("tokens", shape.Tokens)],
             });
         }
 
@@ -111,10 +111,10 @@ public sealed partial class PerformanceModel
                 Formula = "TP: 2 × layers × (2(n−1)/n × tokens × hidden bytes / link + latency); PP: (p−1) × (tokens × hidden bytes / link + latency)",
                 Inputs =
                 [
-                    new("layers", _layers),
+                    new("layers", _c.Layers),
                     new("TP", tp),
                     new("PP", Layout.PipelineParallel),
-                    new("message bytes", shape.Tokens * _hiddenBytesPerToken, "B"),
+                    new("message bytes", shape.Tokens * _c.HiddenBytesPerToken, "B"),
                     new("link", _linkBandwidth / 1e9, "GB/s"),
                     new("link efficiency", e.InterconnectEfficiency),
                     new("latency", e.CollectiveLatencySeconds * 1e6, "µs"),

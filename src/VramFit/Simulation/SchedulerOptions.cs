@@ -1,4 +1,5 @@
 using VramFit.Errors;
+using VramFit.Reports;
 
 namespace VramFit.Simulation;
 
@@ -29,8 +30,10 @@ public enum PreemptionMode
 }
 
 /// <summary>
-/// Scheduler and KV-pool settings. Defaults follow vLLM 0.10 (V1 engine): 256 sequences, 8192 batched tokens
-/// with chunked prefill on, 16-token blocks, recompute preemption (vllm/config/scheduler.py, cache.py).
+/// Scheduler and KV-pool settings. Defaults follow the vLLM V1 OpenAI server on a GPU under 70 GiB (or an A100):
+/// 256 sequences, 2048 batched tokens with chunked prefill on, 16-token blocks, recompute preemption
+/// (vllm/engine/arg_utils.py get_batch_defaults; vllm/config/cache.py block_size 16). <see cref="VllmServeDefaults"/>
+/// picks the larger H100-class defaults by device.
 /// The pool size comes from an engine estimate (<c>ServingCapacity.KvCacheTokens</c>) or is given directly.
 /// </summary>
 public sealed record SchedulerOptions
@@ -47,7 +50,7 @@ public sealed record SchedulerOptions
     public int MaxNumSeqs { get; init; } = 256;
 
     /// <summary>Most tokens computed in one iteration (vLLM <c>max_num_batched_tokens</c>).</summary>
-    public int MaxNumBatchedTokens { get; init; } = 8192;
+    public int MaxNumBatchedTokens { get; init; } = 2048;
 
     /// <summary>Split long prompts over iterations and mix them with decodes (vLLM V1 default on).</summary>
     public bool ChunkedPrefill { get; init; } = true;
@@ -69,7 +72,43 @@ public sealed record SchedulerOptions
     /// <summary>Dynamic batching: longest time the oldest waiting request is held for the batch to fill, seconds.</summary>
     public double BatchWindowSeconds { get; init; } = 0.05;
 
+    /// <summary>Price every iteration through the general scheduler path (tests compare it with fast-forwarding).</summary>
+    internal bool StepByStep { get; init; }
+
     public long TotalBlocks => KvCacheTokens / BlockSize;
+
+    /// <summary>
+    /// The scheduler limits <c>vllm serve</c> picks for <paramref name="gpu"/>: on devices with at least 70 GiB that
+    /// are not A100s, 1024 sequences and 8192 batched tokens, else 256 and 2048 (vllm/engine/arg_utils.py
+    /// get_batch_defaults, OPENAI_API_SERVER; PR #17885 excluded the A100, where the larger budget lowered throughput).
+    /// </summary>
+    public static SchedulerOptions VllmServeDefaults(Hardware.Accelerator gpu, long kvCacheTokens)
+    {
+        ArgumentNullException.ThrowIfNull(gpu);
+        bool large = gpu.MemoryBytes >= 70L * (1L << 30) && !gpu.Name.Contains("a100", StringComparison.OrdinalIgnoreCase)
+            && !gpu.Id.Contains("a100", StringComparison.OrdinalIgnoreCase);
+        return new SchedulerOptions
+        {
+            KvCacheTokens = kvCacheTokens,
+            MaxNumSeqs = large ? 1024 : 256,
+            MaxNumBatchedTokens = large ? 8192 : 2048,
+        };
+    }
+
+    /// <summary>Options with the KV pool of an engine estimate: its tokens, and its block size when it pages
+    /// (vLLM, TensorRT-LLM), else vLLM's 16.</summary>
+    public static SchedulerOptions FromCapacity(ServingCapacity capacity, BatchingPolicy policy = BatchingPolicy.Continuous)
+    {
+        ArgumentNullException.ThrowIfNull(capacity);
+        if (capacity.EngineError is { } error)
+            throw new InvalidSettingException("kv-tokens", $"the engine would not start: {error}");
+        return new SchedulerOptions
+        {
+            Policy = policy,
+            KvCacheTokens = capacity.KvCacheTokens,
+            BlockSize = capacity.BlockSize is > 0 and var b ? b : 16,
+        };
+    }
 
     public void Validate()
     {

@@ -65,7 +65,8 @@ public static class ServingStudy
         var plan = scenario.Workload.Generate();
         var meanPrompt = (int)Math.Max(1, Math.Round(plan.PromptTokens.Average()));
         var meanOutput = (int)Math.Max(1, Math.Round(plan.OutputTokens.Average()));
-        var performance = model.Estimate(meanPrompt, meanOutput, Math.Min(scheduler.MaxNumSeqs, 1024));
+        // the headline figures are those of one unqueued request: TTFT of a mean prompt, TPOT of a single stream
+        var performance = model.Estimate(meanPrompt, meanOutput, 1);
         int parts = policies.Count + (slo is null ? 0 : 1), part = 0;
         var runs = ImmutableArray.CreateBuilder<SimulationResult>();
         foreach (var policy in policies)

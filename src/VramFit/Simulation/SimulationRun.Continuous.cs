@@ -5,6 +5,7 @@ namespace VramFit.Simulation;
 internal sealed partial class SimulationRun
 {
     private int[] _schedIds = [];
+    private bool _preemptedThisIteration;
     private int[] _schedTokens = [];
 
     /// <summary>
@@ -29,10 +30,21 @@ internal sealed partial class SimulationRun
                 continue;
             }
 
+            if (TryFastForward())
+                continue;
             double extra = 0;
             int scheduled = ScheduleIteration(ref extra);
             if (scheduled == 0)
             {
+                // the only running request was preempted for want of a block: its release may let the cached
+                // prefix be evicted, so schedule again before concluding anything
+                if (_preemptedThisIteration && (_runCount > 0 || _waiting.Count == 0 || FitsAlone(_waiting.PeekFront())))
+                {
+                    if (extra > 0)
+                        Advance(extra, 0);   // the swap-out still took its time
+                    continue;
+                }
+
                 // nothing fits even in an empty batch (blocks held by swapped-out requests' prefix): give up on it
                 if (_runCount == 0 && _waiting.Count > 0)
                 {
@@ -48,7 +60,6 @@ internal sealed partial class SimulationRun
                 throw new InvalidOperationException("continuous scheduler made no progress with requests running");
             }
 
-            var shape = default(StepShape);
             int prefillSeqs = 0, decodeSeqs = 0;
             long prefillTokens = 0, decodeContext = 0;
             double pairs = 0;
@@ -68,7 +79,7 @@ internal sealed partial class SimulationRun
                 }
             }
 
-            shape = new StepShape(prefillSeqs, prefillTokens, pairs, decodeSeqs, decodeContext);
+            var shape = new StepShape(prefillSeqs, prefillTokens, pairs, decodeSeqs, decodeContext);
             Advance(_model.StepSeconds(shape) + extra, _runCount);
             FinishIteration(scheduled);
         }
@@ -79,6 +90,7 @@ internal sealed partial class SimulationRun
         int budget = _o.MaxNumBatchedTokens;
         int count = 0;
         bool preempted = false;
+        _preemptedThisIteration = false;
         for (int i = 0; i < _runCount && budget > 0; i++)
         {
             int id = _running[i];
@@ -91,7 +103,7 @@ internal sealed partial class SimulationRun
             {
                 int victim = _running[--_runCount];
                 Preempt(victim, ref extraSeconds);
-                preempted = true;
+                preempted = _preemptedThisIteration = true;
                 if (victim == id)
                 {
                     self = true;
@@ -120,6 +132,7 @@ internal sealed partial class SimulationRun
                 _sharedBlocks[id] = Math.Min(_prefixBlocks[id], _residentPrefixBlocks);
                 _computed[id] = _sharedBlocks[id] * _blockSize;
                 _prefixRefs++;
+                _refsByLength[_sharedBlocks[id]]++;
                 hit = true;
             }
 
@@ -163,10 +176,12 @@ internal sealed partial class SimulationRun
         long needed = BlocksFor(tokens) - _sharedBlocks[id] - _ownBlocks[id];
         if (needed <= 0)
             return true;
-        if (_totalBlocks - _usedBlocks < needed && _prefixRefs == 0 && _residentPrefixBlocks > 0)
+        if (_totalBlocks - _usedBlocks < needed && _residentPrefixBlocks > LongestReferencedPrefix())
         {
-            _usedBlocks -= _residentPrefixBlocks;
-            _residentPrefixBlocks = 0;
+            // evict the cached prefix blocks no request uses (vLLM frees cached blocks with no references first)
+            int keep = LongestReferencedPrefix();
+            _usedBlocks -= _residentPrefixBlocks - keep;
+            _residentPrefixBlocks = keep;
         }
 
         if (_totalBlocks - _usedBlocks < needed)
@@ -174,6 +189,25 @@ internal sealed partial class SimulationRun
         _usedBlocks += needed;
         _ownBlocks[id] += (int)needed;
         return true;
+    }
+
+    /// <summary>Whether <paramref name="id"/> would run to completion alone next to the prefix blocks that other
+    /// (swapped-out) requests pin; otherwise retrying after its own preemption would repeat forever.</summary>
+    private bool FitsAlone(int id)
+    {
+        long own = BlocksFor((long)_prompt[id] + _output[id]) - Math.Min(_prefixBlocks[id], _residentPrefixBlocks);
+        return own + _residentPrefixBlocks <= _totalBlocks;
+    }
+
+    /// <summary>Cached prefix blocks some running or swapped-out request still uses.</summary>
+    private int LongestReferencedPrefix()
+    {
+        if (_prefixRefs == 0)
+            return 0;
+        for (int b = Math.Min(_residentPrefixBlocks, _refsByLength.Length - 1); b > 0; b--)
+            if (_refsByLength[b] > 0)
+                return b;
+        return 0;
     }
 
     private void Preempt(int id, ref double extraSeconds)
@@ -201,6 +235,7 @@ internal sealed partial class SimulationRun
         if (_sharedBlocks[id] > 0)
         {
             _prefixRefs--;
+            _refsByLength[_sharedBlocks[id]]--;
             _sharedBlocks[id] = 0;
         }
     }
@@ -261,6 +296,9 @@ internal sealed partial class SimulationRun
 
         if (shared == 0)
             _prefixRefs++;
+        else
+            _refsByLength[shared]--;
+        _refsByLength[prefix]++;
         _sharedBlocks[id] = prefix;
     }
 }

@@ -48,6 +48,9 @@ internal sealed partial class SimulationRun
     private int _residentPrefixBlocks;
     private int _prefixRefs;
 
+    // referencing requests by the number of cached prefix blocks they use: blocks beyond the longest use are evictable
+    private readonly int[] _refsByLength;
+
     // counters and series
     private double _now;
     private int _finished;
@@ -84,13 +87,19 @@ internal sealed partial class SimulationRun
         _state = new State[_n];
         _waiting = new IntDeque(Math.Min(_n, 1 << 16));
         _running = new int[Math.Min(options.MaxNumSeqs, _n) + 1];
+        int longestPrefix = 0;
         if (options.PrefixCaching)
         {
             // the shared part of a prompt, whole blocks only, and never the whole prompt: the last prompt token
             // is always computed to produce logits (vLLM V1 KVCacheManager caps hits at num_tokens − 1)
             for (int i = 0; i < _n; i++)
+            {
                 _prefixBlocks[i] = (int)Math.Min(Math.Floor(options.SharedPrefixRatio * _prompt[i]) / _blockSize, (_prompt[i] - 1) / _blockSize);
+                longestPrefix = Math.Max(longestPrefix, _prefixBlocks[i]);
+            }
         }
+
+        _refsByLength = new int[longestPrefix + 1];
 
         if (plan.IsClosedLoop)
         {

@@ -29,6 +29,8 @@ public sealed class TimeSeriesRecorder
     public void Add(double end, double value)
     {
         double start = _end;
+        if (!double.IsFinite(end))
+            throw new InvalidOperationException($"time series end {end} is not finite");
         if (end <= start)
             return;
         while (end > _width * _capacity)

@@ -91,7 +91,7 @@ public static class TraceReader
 
     private static TraceRequest Make(string name, int line, double? arrival, double? prompt, double? output)
     {
-        if (arrival is not { } t || !double.IsFinite(t) || t < 0)
+        if (arrival is not { } t || !double.IsFinite(t) || t < 0 || t > 1e9)
             throw Bad(name, line, "missing or negative arrival time");
         if (prompt is not { } p || p < 1 || p > LengthDistribution.MaxTokens)
             throw Bad(name, line, "missing or out-of-range prompt token count");

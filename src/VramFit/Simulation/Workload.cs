@@ -68,16 +68,17 @@ public sealed record Workload
             return;
         }
 
-        if (Requests is < 1 or > 100_000_000)
-            throw new InvalidSettingException("requests", $"must be between 1 and 100,000,000, got {Requests}");
-        if (Arrivals is ArrivalKind.Poisson or ArrivalKind.Gamma && !(Rate > 0 && Rate < 1e9))
-            throw new InvalidSettingException("rate", $"must be positive, got {Rate}");
+        if (Requests is < 1 or > 10_000_000)
+            throw new InvalidSettingException("requests", $"must be between 1 and 10,000,000, got {Requests}");
+        // bounded so that simulated time stays finite (a vanishing rate would push arrivals to infinity)
+        if (Arrivals is ArrivalKind.Poisson or ArrivalKind.Gamma && !(Rate >= 1e-6 && Rate <= 1e9))
+            throw new InvalidSettingException("rate", $"must be between 1e-6 and 1e9 requests per second, got {Rate}");
         if (Arrivals == ArrivalKind.Gamma && !(GammaCv > 0 && GammaCv <= 100))
             throw new InvalidSettingException("burstiness", $"coefficient of variation must be in (0, 100], got {GammaCv}");
         if (Arrivals == ArrivalKind.ClosedLoop && Users is < 1 or > 10_000_000)
             throw new InvalidSettingException("users", $"must be at least 1, got {Users}");
-        if (!(ThinkSeconds >= 0))
-            throw new InvalidSettingException("think-time", "must not be negative");
+        if (!(ThinkSeconds >= 0 && ThinkSeconds <= 1e6))
+            throw new InvalidSettingException("think-time", $"must be between 0 and 1e6 seconds, got {ThinkSeconds}");
     }
 
     /// <summary>

@@ -182,4 +182,41 @@ public class PerformanceModelTests
         var perf = PerformanceModel.Create(profile, TestAccelerators.H100Sxm);
         Assert.Throws<InvalidSettingException>(() => perf.Estimate(0, 10, 1));
     }
+
+    [Fact]
+    public void With_reprices_the_same_model_exactly_as_building_it_anew()
+    {
+        var profile = ModelProfile.Create(Mixtral());
+        var layout = new ParallelLayout { TensorParallel = 4 };
+        var built = PerformanceModel.Create(profile, TestAccelerators.A100Sxm, ScalarType.F8E4M3, layout);
+        var derived = PerformanceModel.Create(profile, TestAccelerators.H100Sxm).With(TestAccelerators.A100Sxm, ScalarType.F8E4M3, layout);
+        var shape = new StepShape(3, 700, 90_000, 100, 250_000);
+        Assert.Equal(built.Step(shape), derived.Step(shape));
+        Assert.Equal(built.KvBytesPerToken, derived.KvBytesPerToken);
+    }
+
+    [Fact]
+    public void Sliding_window_layers_stop_reading_kv_past_the_window_and_mla_reads_its_latent()
+    {
+        var swa = new ModelDescription("mistral", 4096, 32000, Enumerable.Range(0, 8).Select(_ => new LayerSpec
+        {
+            Attention = new AttentionSpec { Kind = AttentionKind.SlidingWindow, SlidingWindow = 1024, HeadCount = 32, KvHeadCount = 8, KeyHeadDim = 128, ValueHeadDim = 128 },
+            Mlp = new MlpSpec { Kind = MlpKind.Dense, FfnSize = 14336 },
+        }));
+        var perf = PerformanceModel.Create(ModelProfile.Create(swa), TestAccelerators.H100Sxm);
+        Assert.Equal(perf.Step(StepShape.Decode(4, 1024)).GpuBytes, perf.Step(StepShape.Decode(4, 100_000)).GpuBytes);
+        Assert.True(perf.Step(StepShape.Decode(4, 512)).GpuBytes < perf.Step(StepShape.Decode(4, 1024)).GpuBytes);
+
+        // DeepSeek-V3 attention shape: the cache holds kv_lora_rank + rope = 576 elements per token and layer
+        var mla = new ModelDescription("deepseek_v3", 7168, 129280, Enumerable.Range(0, 4).Select(_ => new LayerSpec
+        {
+            Attention = new AttentionSpec
+            {
+                Kind = AttentionKind.Mla, HeadCount = 128,
+                Mla = new MlaSpec { QLoraRank = 1536, KvLoraRank = 512, QkNopHeadDim = 128, QkRopeHeadDim = 64, VHeadDim = 128 },
+            },
+            Mlp = new MlpSpec { Kind = MlpKind.Dense, FfnSize = 18432 },
+        }));
+        Assert.Equal(4 * 576 * 2, PerformanceModel.Create(ModelProfile.Create(mla), TestAccelerators.H100Sxm).KvBytesPerToken);
+    }
 }

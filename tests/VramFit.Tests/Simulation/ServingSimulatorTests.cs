@@ -174,4 +174,54 @@ public class ServingSimulatorTests
         Assert.True(sweep.Points.Length > 5);
         Assert.All(sweep.Points.Where(p => p.Rate <= sweep.MaxRate), p => Assert.True(p.MeetsSlo || p.Rate > sweep.MaxRate));
     }
+
+    [Fact]
+    public void The_pool_comes_from_an_engine_serving_capacity()
+    {
+        var capacity = new VramFit.Reports.ServingCapacity { KvCacheBytes = 1L << 30, KvCacheTokens = 8192, GpuBlocks = 512, BlockSize = 16, MaxConcurrency = 2 };
+        var options = SchedulerOptions.FromCapacity(capacity);
+        Assert.Equal(512, options.TotalBlocks);
+        Assert.Throws<InvalidSettingException>(() => SchedulerOptions.FromCapacity(capacity with { EngineError = "no memory" }));
+    }
+
+    [Fact]
+    public void Vllm_serve_defaults_depend_on_the_device()
+    {
+        var h100 = SchedulerOptions.VllmServeDefaults(VramFit.Tests.Performance.TestAccelerators.H100Sxm, 100_000);
+        var a100 = SchedulerOptions.VllmServeDefaults(VramFit.Tests.Performance.TestAccelerators.A100Sxm, 100_000);
+        Assert.Equal((1024, 8192), (h100.MaxNumSeqs, h100.MaxNumBatchedTokens));
+        Assert.Equal((256, 2048), (a100.MaxNumSeqs, a100.MaxNumBatchedTokens));
+    }
+
+    [Theory]
+    [InlineData(PreemptionMode.Recompute)]
+    [InlineData(PreemptionMode.Swap)]
+    public void Requests_that_each_fit_the_pool_alone_all_complete_under_pressure(PreemptionMode mode)
+    {
+        // each request needs 10 blocks of 16 at its end; the pool has 13, so they cannot all run together,
+        // and a shared prefix of 3 blocks is cached between them
+        var options = Options(kvTokens: 13 * 16) with
+        {
+            PrefixCaching = true, SharedPrefixRatio = 0.5, Preemption = mode, KvBytesPerToken = 1000,
+        };
+        var r = new ServingSimulator(Model, options).Run(TraceOf(
+            new TraceRequest(0, 100, 60), new TraceRequest(0.01, 100, 60), new TraceRequest(0.02, 100, 60)));
+        Assert.Equal(3, r.Completed);
+        Assert.Equal(0, r.Rejected);
+        Assert.True(r.Preemptions > 0);
+    }
+
+    [Fact]
+    public void Unreferenced_cached_prefix_blocks_are_evicted_for_a_request_that_needs_them()
+    {
+        // the first request caches a 5-block prefix (170 × 0.5 = 85 tokens) and leaves; the second uses 3 of those
+        // blocks and needs 10 blocks at its end: 11 blocks fit it only once the 2 unused cached blocks are evicted
+        var options = Options(kvTokens: 11 * 16) with { PrefixCaching = true, SharedPrefixRatio = 0.5 };
+        var r = new ServingSimulator(Model, options).Run(TraceOf(
+            new TraceRequest(0, 170, 1), new TraceRequest(10, 100, 60)));
+        Assert.Equal(2, r.Completed);
+        Assert.Equal(0, r.Rejected);
+        Assert.Equal(0, r.Preemptions);
+        Assert.Equal(48, r.PrefixCacheHitTokens);
+    }
 }

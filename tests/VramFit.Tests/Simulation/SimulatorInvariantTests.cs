@@ -65,6 +65,23 @@ public class SimulatorInvariantTests
             && a.Preemptions == b.Preemptions && a.KvUtilization.SequenceEqual(b.KvUtilization);
     }
 
+    [Property(MaxTest = 40)]
+    public bool Fast_forwarding_decode_stretches_changes_nothing(PositiveInt seed, NonNegativeInt requests, NonNegativeInt rate)
+    {
+        var workload = RandomWorkload(seed.Get, 50 + requests.Get, rate.Get, 300) with
+        {
+            Arrivals = seed.Get % 4 == 1 ? ArrivalKind.ClosedLoop : ArrivalKind.Poisson,
+            Users = 1 + seed.Get % 40,
+        };
+        var options = RandomOptions(seed.Get, BatchingPolicy.Continuous);
+        var fast = new ServingSimulator(Model, options).Run(workload);
+        var slow = new ServingSimulator(Model, options with { StepByStep = true }).Run(workload);
+        return fast.EndToEnd == slow.EndToEnd && fast.Ttft == slow.Ttft && fast.Tpot == slow.Tpot
+            && fast.Iterations == slow.Iterations && fast.Preemptions == slow.Preemptions
+            && fast.PeakKvUtilization == slow.PeakKvUtilization && fast.MeanKvUtilization == slow.MeanKvUtilization
+            && fast.KvUtilization.SequenceEqual(slow.KvUtilization) && fast.BatchSize.SequenceEqual(slow.BatchSize);
+    }
+
     [Property(MaxTest = 30)]
     public bool Continuous_batching_beats_static_at_saturation(PositiveInt seed, NonNegativeInt batch)
     {
