@@ -102,6 +102,8 @@ internal sealed class PerformanceSetupOptions
     private readonly Option<double?> _tflops = new("--tflops") { Description = "Dense 16-bit peak, TFLOPS" };
     private readonly Option<double?> _fp8Tflops = new("--fp8-tflops") { Description = "Dense FP8 peak, TFLOPS (0 = none)" };
     private readonly Option<string?> _quant = new("--quant") { Description = "Weight format: bf16, fp8, awq, gptq-int4, w8a8, q4_k … (default: the checkpoint's)" };
+    public Option<string> KvCacheOption => _kv;
+
     private readonly Option<string> _kv = new("--kv-cache-dtype") { Description = "KV cache dtype: bf16, fp16, fp8", DefaultValueFactory = _ => "bf16" };
     private readonly Option<int> _tp = new("--tp") { Description = "Tensor-parallel degree", DefaultValueFactory = _ => 1 };
     private readonly Option<int> _pp = new("--pp") { Description = "Pipeline-parallel degree", DefaultValueFactory = _ => 1 };

@@ -5,6 +5,12 @@ using Spectre.Console;
 using VramFit.Cli.Charts;
 using VramFit.Errors;
 using VramFit.Simulation;
+using VramFit.Planning;
+using EngineCatalog = VramFit.Engines.EngineCatalog;
+using VramFit.Models;
+using VramFit.Numerics;
+using VramFit.Hardware;
+using VramFit.Performance;
 using VramFit.Units;
 
 namespace VramFit.Cli.Commands;
@@ -30,7 +36,9 @@ internal static class SimulateCommand
         var requests = new Option<int>("--requests") { Description = "Requests to simulate", DefaultValueFactory = _ => 1000 };
         var seed = new Option<ulong>("--seed") { Description = "Random seed (same seed, same result)", DefaultValueFactory = _ => 1UL };
         var trace = new Option<string?>("--trace") { Description = "Replay a JSONL or CSV trace (arrival, prompt_tokens, output_tokens)" };
-        var kvTokens = new Option<string?>("--kv-tokens") { Description = "KV pool size in tokens (from `vramfit estimate`'s serving capacity), e.g. 450k" };
+        var kvTokens = new Option<string?>("--kv-tokens") { Description = "KV pool size in tokens, e.g. 450k (default: the --engine's serving capacity on this GPU)" };
+        var engine = new Option<string>("--engine", "-e") { Description = "Serving engine whose KV pool is simulated (vllm, sglang, tensorrt-llm, tgi)", DefaultValueFactory = _ => "vllm" };
+        var maxModelLen = new Option<string>("--max-model-len") { Description = "Longest request the engine is started for (sizes its pool)", DefaultValueFactory = _ => "8192" };
         var blockSize = new Option<int>("--block-size") { Description = "Tokens per KV block", DefaultValueFactory = _ => 16 };
         var maxSeqs = new Option<int?>("--max-num-seqs") { Description = "Most sequences per batch (default: vllm serve's for the GPU, 256 or 1024)" };
         var maxTokens = new Option<int?>("--max-num-batched-tokens") { Description = "Most tokens per iteration (default: vllm serve's for the GPU, 2048 or 8192)" };
@@ -49,7 +57,7 @@ internal static class SimulateCommand
         var command = new Command("simulate", "Simulate serving traffic under static, dynamic or continuous batching with a paged KV pool")
         {
             setup.Model, policy, compare, rate, arrivals, burstiness, users, think, promptLen, outputLen, requests, seed, trace,
-            kvTokens, blockSize, maxSeqs, maxTokens, noChunk, preemption, swapGbps, sharedPrefix, window,
+            kvTokens, engine, maxModelLen, blockSize, maxSeqs, maxTokens, noChunk, preemption, swapGbps, sharedPrefix, window,
             sweep, sloTtft, sloTpot, sloE2e, sloPct, json, chart,
         };
         setup.AddTo(command);
@@ -71,7 +79,12 @@ internal static class SimulateCommand
                 Trace = parse.GetValue(trace) is { } path ? TraceReader.Read(path) : [],
             };
             var gpu = setup.ResolveGpu(parse);
-            var defaults = SchedulerOptions.VllmServeDefaults(gpu, ResolveKvTokens(parse.GetValue(kvTokens)));
+            var layout = setup.Layout(parse);
+            long pool = parse.GetValue(kvTokens) is { } given
+                ? TokenCount.Parse(given, "kv-tokens")
+                : EnginePool(parse.GetValue(engine)!, model, gpu, setup.Format(parse, model), parse.GetValue(setup.KvCacheOption), layout,
+                    TokenCount.Parse(parse.GetValue(maxModelLen)!, "max-model-len"));
+            var defaults = SchedulerOptions.VllmServeDefaults(gpu, pool);
             var scenario = new ServingScenario
             {
                 Model = model,
@@ -130,9 +143,26 @@ internal static class SimulateCommand
     /// The KV pool in tokens. Engine estimates (<c>ServingCapacity.KvCacheTokens</c>) live on another branch; until
     /// they are wired here the size is given with <c>--kv-tokens</c>.
     /// </summary>
-    private static long ResolveKvTokens(string? text) => text is null
-        ? throw new InvalidSettingException("kv-tokens", "give the KV pool size in tokens (e.g. --kv-tokens 450k, the serving capacity `vramfit estimate` prints)")
-        : TokenCount.Parse(text, "kv-tokens");
+    /// <summary>The KV pool in tokens that <paramref name="engineId"/> allocates for this model and GPU (its ServingCapacity).</summary>
+    private static long EnginePool(string engineId, ModelDescription model, Accelerator gpu, WeightFormat? format, string? kv, ParallelLayout layout, long maxModelLen)
+    {
+        var engine = EngineCatalog.Get(engineId);
+        var candidate = new PlanCandidate
+        {
+            Engine = engine.Id,
+            Format = format ?? model.CheckpointFormat ?? WeightFormat.DenseOf(model.Dtype),
+            KvCache = kv is null or "bf16" or "fp16" ? null : kv,
+            TensorParallel = layout.TensorParallel,
+            PipelineParallel = layout.PipelineParallel,
+            GpusPerReplica = layout.DeviceCount,
+        };
+        var request = SearchSpace.Request(engine, candidate, new PlanRequest { Model = model, Gpu = gpu, GpusPerNode = layout.DeviceCount, ContextTokens = maxModelLen });
+        var capacity = engine.Estimate(request).Capacity
+            ?? throw new InvalidSettingException("engine", $"{engine.Id} has no KV pool to simulate; use vllm, sglang, tensorrt-llm or tgi, or give --kv-tokens");
+        if (capacity.EngineError is { } error)
+            throw new InvalidSettingException("max-model-len", $"{engine.Id} would not start: {error}");
+        return capacity.KvCacheTokens;
+    }
 
     private static ServingStudyResult RunWithProgress(CliContext context, ServingScenario scenario, BatchingPolicy[] policies,
         LatencySlo? slo, bool showBar, CancellationToken cancellation)
