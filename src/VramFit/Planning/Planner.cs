@@ -123,9 +123,12 @@ public static class Planner
             }
         }
 
+        // engines with a KV pool size it to their own memory fraction (gpu_memory_utilization …): that fraction is
+        // their margin, and the pool fills the rest by design
+        double margin = report.Capacity is null ? request.MarginFraction : 0;
         foreach (var d in report.Accelerators)
         {
-            if (d.CapacityBytes > 0 && d.TotalBytes > (long)(d.CapacityBytes * (1 - request.MarginFraction)))
+            if (d.CapacityBytes > 0 && d.TotalBytes > (long)(d.CapacityBytes * (1 - margin)))
             {
                 reason = "does not fit with the margin";
                 return false;

@@ -39,7 +39,7 @@ public static class SearchSpace
         ["llama.cpp"] = ["f16", "q8_0", "q4_0"],
     };
 
-    private static readonly string[] TensorParallelNames = ["tensor_parallel_size", "tp_size", "tp"];
+    private static readonly string[] TensorParallelNames = ["tensor_parallel_size", "tp_size", "tp", "num_shard"];
     private static readonly string[] PipelineParallelNames = ["pipeline_parallel_size", "pp_size", "pp"];
 
     /// <summary>Engines the planner knows how to configure.</summary>
