@@ -86,10 +86,13 @@ public class PerfAndSimulateCommandTests
     [Fact]
     public void Missing_gpu_figures_and_pool_size_are_explained()
     {
-        var (code, _, err) = Run("perf", "meta-llama/Llama-3.1-8B", "--gpu", "H100");
+        // a catalog GPU brings its own figures; a bare size has none, so the command asks for them
+        Assert.Equal(0, Run("perf", "meta-llama/Llama-3.1-8B", "--gpu", "h100-sxm").Code);
+        var (code, _, err) = Run("perf", "meta-llama/Llama-3.1-8B", "--gpu", "24GiB");
         Assert.Equal(CliApp.UserError, code);
         Assert.Contains("--bandwidth", err);
-        (code, _, err) = Run(["simulate", "meta-llama/Llama-3.1-8B", .. H100]);
+        // without --kv-tokens the pool comes from a serving engine; transformers has none
+        (code, _, err) = Run(["simulate", "meta-llama/Llama-3.1-8B", .. H100, "--engine", "transformers"]);
         Assert.Equal(CliApp.UserError, code);
         Assert.Contains("--kv-tokens", err);
     }
