@@ -37,6 +37,7 @@ public static class WebServer
         app.Use(ApiErrors.Middleware);
         EstimateEndpoints.Map(app);
         CatalogEndpoints.Map(app);
+        PlanEndpoints.Map(app);
         MapStaticPage(app);
         if (!loopback)
             app.Lifetime.ApplicationStarted.Register(() =>

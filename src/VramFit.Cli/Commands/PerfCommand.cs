@@ -76,18 +76,6 @@ internal static class PerfCommand
     internal static string Rate(double value) => value.ToString(value < 10 ? "0.00" : "0", CultureInfo.InvariantCulture);
 }
 
-/// <summary>JSON of the performance and simulation commands (source-generated): camelCase, enums as camelCase names.</summary>
-[JsonSourceGenerationOptions(JsonSerializerDefaults.Web, WriteIndented = true,
-    NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
-    Converters = [typeof(CamelCaseEnumConverter<BatchingPolicy>), typeof(CamelCaseEnumConverter<ComputePrecision>)])]
-[JsonSerializable(typeof(PerformanceEstimate))]
-[JsonSerializable(typeof(ServingStudyResult))]
-internal sealed partial class PerformanceJsonContext : JsonSerializerContext;
-
-/// <summary>Writes an enum as its camelCase name ("continuous", "fp8").</summary>
-internal sealed class CamelCaseEnumConverter<TEnum>() : JsonStringEnumConverter<TEnum>(JsonNamingPolicy.CamelCase)
-    where TEnum : struct, Enum;
-
 /// <summary>
 /// The options shared by <c>perf</c> and <c>simulate</c>: the model, the accelerator (catalog name or figures),
 /// formats, parallelism, efficiency factors and offload; turns them into a <see cref="PerformanceModel"/>.

@@ -6,7 +6,6 @@ using VramFit.Cli.Charts;
 using VramFit.Errors;
 using VramFit.Simulation;
 using VramFit.Planning;
-using EngineCatalog = VramFit.Engines.EngineCatalog;
 using VramFit.Models;
 using VramFit.Numerics;
 using VramFit.Hardware;
@@ -82,7 +81,7 @@ internal static class SimulateCommand
             var layout = setup.Layout(parse);
             long pool = parse.GetValue(kvTokens) is { } given
                 ? TokenCount.Parse(given, "kv-tokens")
-                : EnginePool(parse.GetValue(engine)!, model, gpu, setup.Format(parse, model), parse.GetValue(setup.KvCacheOption), layout,
+                : EngineKvPool.Tokens(parse.GetValue(engine)!, model, gpu, setup.Format(parse, model), parse.GetValue(setup.KvCacheOption), layout,
                     TokenCount.Parse(parse.GetValue(maxModelLen)!, "max-model-len"));
             var defaults = SchedulerOptions.VllmServeDefaults(gpu, pool);
             var scenario = new ServingScenario
@@ -143,26 +142,6 @@ internal static class SimulateCommand
     /// The KV pool in tokens. Engine estimates (<c>ServingCapacity.KvCacheTokens</c>) live on another branch; until
     /// they are wired here the size is given with <c>--kv-tokens</c>.
     /// </summary>
-    /// <summary>The KV pool in tokens that <paramref name="engineId"/> allocates for this model and GPU (its ServingCapacity).</summary>
-    private static long EnginePool(string engineId, ModelDescription model, Accelerator gpu, WeightFormat? format, string? kv, ParallelLayout layout, long maxModelLen)
-    {
-        var engine = EngineCatalog.Get(engineId);
-        var candidate = new PlanCandidate
-        {
-            Engine = engine.Id,
-            Format = format ?? model.CheckpointFormat ?? WeightFormat.DenseOf(model.Dtype),
-            KvCache = kv is null or "bf16" or "fp16" ? null : kv,
-            TensorParallel = layout.TensorParallel,
-            PipelineParallel = layout.PipelineParallel,
-            GpusPerReplica = layout.DeviceCount,
-        };
-        var request = SearchSpace.Request(engine, candidate, new PlanRequest { Model = model, Gpu = gpu, GpusPerNode = layout.DeviceCount, ContextTokens = maxModelLen });
-        var capacity = engine.Estimate(request).Capacity
-            ?? throw new InvalidSettingException("engine", $"{engine.Id} has no KV pool to simulate; use vllm, sglang, tensorrt-llm or tgi, or give --kv-tokens");
-        if (capacity.EngineError is { } error)
-            throw new InvalidSettingException("max-model-len", $"{engine.Id} would not start: {error}");
-        return capacity.KvCacheTokens;
-    }
 
     private static ServingStudyResult RunWithProgress(CliContext context, ServingScenario scenario, BatchingPolicy[] policies,
         LatencySlo? slo, bool showBar, CancellationToken cancellation)

@@ -242,3 +242,98 @@ for (const f of fields.concat(['axis'])) {
 
 restore();
 loadPickers().then(update);
+
+// ---- tabs, plan and simulation ----
+for (const tab of document.querySelectorAll('.tab')) {
+  tab.addEventListener('click', () => {
+    for (const t of document.querySelectorAll('.tab')) t.classList.toggle('active', t === tab);
+    for (const p of document.querySelectorAll('.panel')) p.hidden = p.id !== tab.dataset.tab;
+  });
+}
+
+function fmtTime(s) { return s == null ? '?' : s < 1 ? (s * 1000).toFixed(1) + ' ms' : s.toFixed(2) + ' s'; }
+
+$('run-plan').addEventListener('click', async () => {
+  const params = query();
+  params.delete('engine');
+  params.set('concurrency', $('concurrency').value);
+  params.set('goal', $('goal').value);
+  $('plan-status').textContent = 'planning…';
+  const body = $('plan-table').querySelector('tbody');
+  body.replaceChildren();
+  try {
+    const plan = await api('/api/plan', params);
+    $('plan-status').textContent = `${plan.candidatesEvaluated} configurations tried, ${plan.options.length} shown` + (plan.notes.length ? ' — ' + plan.notes.join('; ') : '');
+    for (const o of plan.options) {
+      const tr = document.createElement('tr');
+      tr.title = `${o.weightQuality}\n${o.kvQuality}` + (o.notes.length ? '\n' + o.notes.join('\n') : '');
+      const cells = [String(o.rank), o.configuration, size(o.peakGpuBytes), fmtTime(o.ttftSeconds), fmtTime(o.tpotSeconds),
+        o.tokensPerSecond == null ? '?' : o.tokensPerSecond.toFixed(0), o.qualityRisk + (o.pareto ? ' · pareto' : '')];
+      cells.forEach((text, i) => { const td = document.createElement('td'); td.textContent = text; if (i >= 2 && i <= 5) td.className = 'num'; tr.appendChild(td); });
+      const td = document.createElement('td');
+      const button = document.createElement('button');
+      button.type = 'button';
+      button.textContent = 'Copy command';
+      button.className = 'copy-plan';
+      button.addEventListener('click', async () => {
+        try { await navigator.clipboard.writeText(o.launchCommand || ''); } catch { /* insecure context */ }
+        document.body.dataset.copied = o.launchCommand || '';
+        button.textContent = 'copied';
+      });
+      td.appendChild(button);
+      tr.appendChild(td);
+      body.appendChild(tr);
+    }
+    document.body.dataset.plan = 'ready';
+  } catch (e) {
+    $('plan-status').textContent = e.message;
+    document.body.dataset.plan = 'error';
+  }
+});
+
+$('run-sim').addEventListener('click', async () => {
+  const params = query();
+  if (!['vllm', 'sglang', 'tensorrt-llm', 'tgi'].includes(params.get('engine'))) params.set('engine', 'vllm');
+  params.set('rate', $('rate').value);
+  params.set('requests', $('requests').value);
+  params.set('promptLen', $('prompt-len').value);
+  params.set('outputLen', $('output-len').value);
+  params.set('policy', 'compare');
+  params.set('maxModelLen', $('context').value || '8192');
+  $('sim-status').textContent = 'simulating…';
+  const body = $('sim-table').querySelector('tbody');
+  body.replaceChildren();
+  try {
+    const study = await api('/api/simulate', params);
+    const runs = study.runs;
+    const rows = [
+      ['throughput (req/s)', (r) => r.requestsPerSecond.toFixed(2)],
+      ['output tokens/s', (r) => r.outputTokensPerSecond.toFixed(0)],
+      ['TTFT p50 / p90', (r) => `${fmtTime(r.ttft.p50)} / ${fmtTime(r.ttft.p90)}`],
+      ['TPOT p50 / p90', (r) => `${fmtTime(r.tpot.p50)} / ${fmtTime(r.tpot.p90)}`],
+      ['preemptions', (r) => String(r.preemptions)],
+    ];
+    for (const [label, f] of rows) {
+      const tr = document.createElement('tr');
+      const th = document.createElement('td'); th.textContent = label; tr.appendChild(th);
+      for (const r of runs) { const td = document.createElement('td'); td.className = 'num'; try { td.textContent = f(r); } catch { td.textContent = '?'; } tr.appendChild(td); }
+      body.appendChild(tr);
+    }
+    const svg = $('sim-chart');
+    svg.replaceChildren();
+    const max = Math.max(...runs.map((r) => r.outputTokensPerSecond), 1);
+    runs.forEach((r, i) => {
+      const w = 500 * r.outputTokensPerSecond / max;
+      svg.appendChild(svgEl('text', { x: 0, y: 30 + i * 40 }, r.policy));
+      const rect = svgEl('rect', { x: 90, y: 15 + i * 40, width: w, height: 22, fill: ['#9d9da0', '#f58518', '#4c78a8'][i % 3], class: 'sim-bar' });
+      rect.appendChild(svgEl('title', {}, `${r.policy}: ${r.outputTokensPerSecond.toFixed(0)} output tokens/s`));
+      svg.appendChild(rect);
+      svg.appendChild(svgEl('text', { x: 96 + w, y: 30 + i * 40 }, r.outputTokensPerSecond.toFixed(0) + ' tok/s'));
+    });
+    $('sim-status').textContent = `KV pool ${study.performance ? '' : ''}— ${runs.length} policies on the same ${$('requests').value} requests`;
+    document.body.dataset.sim = 'ready';
+  } catch (e) {
+    $('sim-status').textContent = e.message;
+    document.body.dataset.sim = 'error';
+  }
+});

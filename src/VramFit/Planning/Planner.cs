@@ -232,7 +232,8 @@ public static class Planner
                 // device_map / layer split: the GPUs run one after another for one sequence
                 ? new ParallelLayout { PipelineParallel = candidate.GpusPerReplica, MicroBatches = 1 }
                 : new ParallelLayout { TensorParallel = candidate.TensorParallel, PipelineParallel = candidate.PipelineParallel };
-            var perf = PerformanceModel.Create(profile, request.Gpu, KvScalar(candidate.KvCache, request.Model.Dtype), layout, offload: offload);
+            var efficiency = EfficiencyFactors.Default with { StepOverheadSeconds = HostOverheadSeconds(candidate.Engine, request.Model) };
+            var perf = PerformanceModel.Create(profile, request.Gpu, KvScalar(candidate.KvCache, request.Model.Dtype), layout, efficiency, offload);
             long prompt = request.PromptTokens ?? Math.Max(1, request.ContextTokens / 2);
             int output = (int)Math.Clamp(request.ContextTokens - prompt, 1, int.MaxValue);
             return perf.Estimate((int)Math.Min(prompt, int.MaxValue), output, request.Concurrency);
@@ -249,6 +250,15 @@ public static class Planner
         Screens.GetValue(model, _ => new()).GetOrAdd(format, static (f, m) => new CandidateScreen(m, f), model);
 
     private static int KvBits(string? kv, ScalarType dtype) => KvScalar(kv, dtype).Bits();
+
+    /// <summary>
+    /// Host-side time per engine step that the roofline does not see. transformers' generate() runs eager PyTorch
+    /// with no CUDA graphs by default, so every step launches each layer's kernels from Python: about 12 kernels
+    /// per block at ~10 µs each (CUDA launch + PyTorch dispatch; transformers docs "LLM inference optimization":
+    /// static cache + torch.compile removes this, "up to 4x" faster decoding). Serving engines replay CUDA graphs.
+    /// </summary>
+    private static double HostOverheadSeconds(string engine, ModelDescription model) =>
+        engine == "transformers" ? model.RepeatingLayerCount * 12 * 10e-6 : 0;
 
     /// <summary>The KV element type for the roofline's bytes: 8-bit, 4-bit or the 16-bit default.</summary>
     public static ScalarType KvScalar(string? kv, ScalarType dtype) => (kv ?? "").Trim().ToLowerInvariant() switch

@@ -46,6 +46,26 @@ public class ApiTests(WebFixture web) : IClassFixture<WebFixture>
     }
 
     [Fact]
+    public async Task Plan_ranks_options_that_fit()
+    {
+        var (status, body) = await Get("/api/plan?model=meta-llama/Llama-3.1-70B&gpu=rtx-4090&gpus=2&context=8192&top=5");
+        Assert.Equal(HttpStatusCode.OK, status);
+        var options = body.GetProperty("options").EnumerateArray().ToList();
+        Assert.NotEmpty(options);
+        Assert.All(options, o => Assert.False(string.IsNullOrEmpty(o.GetProperty("launchCommand").GetString())));
+    }
+
+    [Fact]
+    public async Task Simulate_compares_the_three_policies_on_the_same_requests()
+    {
+        var (status, body) = await Get("/api/simulate?model=meta-llama/Llama-3.1-8B&gpu=h100-sxm&engine=vllm&rate=4&requests=300");
+        Assert.Equal(HttpStatusCode.OK, status);
+        var runs = body.GetProperty("runs").EnumerateArray().ToList();
+        Assert.Equal(["static", "dynamic", "continuous"], runs.Select(r => r.GetProperty("policy").GetString()));
+        Assert.All(runs, r => Assert.Equal(300, r.GetProperty("completed").GetInt32() + r.GetProperty("rejected").GetInt32()));
+    }
+
+    [Fact]
     public async Task Catalog_endpoints_list_models_and_engines()
     {
         var (_, models) = await Get("/api/models");
@@ -99,6 +119,12 @@ public class ApiTests(WebFixture web) : IClassFixture<WebFixture>
     [InlineData("/api/curve?model=Llama-3.1-8B&axis=heat")]
     [InlineData("/api/curve?model=Llama-3.1-8B&points=100000")]
     [InlineData("/api/inspect")]
+    [InlineData("/api/plan?model=Llama-3.1-8B")]
+    [InlineData("/api/plan?model=Llama-3.1-8B&gpu=24GiB&goal=speed")]
+    [InlineData("/api/simulate?model=Llama-3.1-8B&gpu=24GiB")]
+    [InlineData("/api/simulate?model=Llama-3.1-8B&gpu=h100-sxm&requests=1000000")]
+    [InlineData("/api/simulate?model=Llama-3.1-8B&gpu=h100-sxm&rate=-1")]
+    [InlineData("/api/simulate?model=Llama-3.1-8B&gpu=h100-sxm&promptLen=zipf:3")]
     public async Task Bad_input_is_a_400_with_a_message(string path)
     {
         var (status, body) = await Get(path);

@@ -95,6 +95,32 @@ public sealed class BrowserTests(WebFixture web) : IClassFixture<WebFixture>, IA
     }
 
     [ChromiumFact]
+    public async Task The_plan_tab_ranks_options_and_copies_a_command()
+    {
+        var page = await Open("?model=meta-llama%2FLlama-3.1-70B&gpu=rtx-4090&gpus=2&context=8192");
+        await page.ClickAsync("#tab-plan");
+        await page.ClickAsync("#run-plan");
+        await page.WaitForSelectorAsync("body[data-plan=ready]", new PageWaitForSelectorOptions { Timeout = 60_000 });
+        Assert.True(await page.Locator("#plan-table tbody tr").CountAsync() >= 1);
+        await page.Locator("#plan-table button.copy-plan").First.ClickAsync();
+        var copied = await page.EvaluateAsync<string>("() => document.body.dataset.copied");
+        Assert.False(string.IsNullOrWhiteSpace(copied));
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Screenshots, "plan.png"), FullPage = true });
+    }
+
+    [ChromiumFact]
+    public async Task The_simulate_tab_compares_batching_policies()
+    {
+        var page = await Open("?model=meta-llama%2FLlama-3.1-8B&gpu=h100-sxm&engine=vllm");
+        await page.ClickAsync("#tab-simulate");
+        await page.FillAsync("#requests", "300");
+        await page.ClickAsync("#run-sim");
+        await page.WaitForSelectorAsync("body[data-sim=ready]", new PageWaitForSelectorOptions { Timeout = 60_000 });
+        Assert.Equal(3, await page.Locator("#sim-chart rect.sim-bar").CountAsync());
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Screenshots, "simulate.png"), FullPage = true });
+    }
+
+    [ChromiumFact]
     public async Task Bad_input_shows_the_servers_message()
     {
         var page = await Open("?model=Llama-3.1-8B&gpu=24GiB");
