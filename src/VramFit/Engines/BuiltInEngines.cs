@@ -5,5 +5,7 @@ internal static class BuiltInEngines
 {
     public static IEnumerable<IEngineModel> Create() =>
     [
+        new LlamaCpp.LlamaCppEngine(),
+        new LlamaCpp.LlamaCppEngine(ikLlama: true),
     ];
 }
