@@ -7,5 +7,6 @@ internal static class CommandRegistry
 {
     public static IEnumerable<Command> Create(CliContext context) =>
     [
+        ValidateCommand.Create(context),
     ];
 }

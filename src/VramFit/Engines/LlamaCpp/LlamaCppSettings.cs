@@ -116,7 +116,7 @@ public sealed record LlamaCppSettings
     {
         if (string.IsNullOrWhiteSpace(text))
             return [];
-        var parts = text.Split([',', '/'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var parts = text.Split([',', '/', '\n'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         var values = ImmutableArray.CreateBuilder<double>();
         foreach (var p in parts)
         {
