@@ -32,13 +32,18 @@ internal static class LlamaCppComputeBuffers
         long h = model.HiddenSize;
         long baseLive = ub * h * F32 * 2;      // residual stream + normalized input of the current block
 
-        // the largest host-resident matrix each GPU may have to copy in for op offload
+        // op offload (ggml-backend sched, n_ubatch ≥ 32): a product whose weight sits in host memory runs on the
+        // first GPU, which copies the weight into its compute buffer, and the ops around it follow it there; the
+        // largest such weight bounds the copy (ik_llama.cpp's fused MoE up+gate kernel holds two expert weights).
+        // The input layer (token/position embeddings) is a row gather and never offloaded.
+        bool offload = devices > 0 && s.OpOffload && ub >= 32;
         long hostMatrix = 0;
-        if (devices > 0 && s.OpOffload && ub >= 32)
+        if (offload)
             foreach (var t in tensors.Tensors)
-                if (p.TensorDevice(t.Name, t.Layer) < 0 && !t.Name.StartsWith("token_embd", StringComparison.Ordinal) && t.Elements > h)
-                    hostMatrix = Math.Max(hostMatrix, t.Bytes);
+                if (p.TensorDevice(t.Name, t.Layer) < 0 && !IsInputLayer(t.Name) && t.Elements > h)
+                    hostMatrix = Math.Max(hostMatrix, t.Bytes * (s.FusedMoe && t.Name.Contains("_exps", StringComparison.Ordinal) ? 2 : 1));
 
+        long maskBytes = MaskBytes(caches, ub, model, v, s);
         for (int d = -1; d < devices; d++)
         {
             long attention = 0, ffn = 0, output = 0;
@@ -46,40 +51,66 @@ internal static class LlamaCppComputeBuffers
             for (int il = 0; il < model.Layers.Length; il++)
             {
                 var layer = model.Layers[il];
-                if (p.LayerDevice(il) != d || layer.IsNextN)
+                int at = p.LayerDevice(il);
+                // with op offload the CPU layers' work runs on the first GPU
+                if (at < 0 && offload)
+                    at = 0;
+                if (at != d || layer.IsNextN)
                     continue;
                 any = true;
                 attention = Math.Max(attention, AttentionLive(layer.Attention, s, caches, ub));
                 ffn = Math.Max(ffn, FfnLive(layer.Mlp, ub));
             }
 
-            if (p.OutputDevice == d)
-                output = ub * model.VocabSize * F32 + ub * h * F32;
+            int outputAt = p.OutputDevice < 0 && offload ? 0 : p.OutputDevice;
+            if (outputAt == d)
+                output = ub * model.VocabSize * F32 + ub * h * F32 + (p.OutputDevice < 0 ? hostMatrix : 0);
             long peak = Math.Max(any ? baseLive + Math.Max(attention, ffn) : 0, output);
-            if (d >= 0 && hostMatrix > 0 && peak > 0)
+            if (d == 0 && hostMatrix > 0 && any)
                 peak = Math.Max(peak, baseLive + ffn + hostMatrix);
-            if (d == 0 && hostMatrix > 0 && peak == 0)
-                // no layer on the GPU, but op offload still runs the large products there (first GPU)
-                peak = ub * model.VocabSize * F32 + ub * h * F32 + hostMatrix;
+            if (pipelineParallel && d >= 0 && peak > 0)
+                // each GPU keeps 4 copies of its split's inputs: the first the f32 masks and embeddings from the CPU,
+                // the others the previous GPU's activations and the masks as flash attention reads them (f16)
+                peak += 4 * (ub * h * F32 + maskBytes / (d > 0 && s.FlashAttention ? 2 : 1));
             bytes[d + 1] = peak;
-            why[d + 1] = $"max(attention {Mib(attention)}, ffn {Mib(ffn)}) + residual {Mib(baseLive)}, output {Mib(output)}";
+            why[d + 1] = $"max(attention {Mib(attention)}, ffn {Mib(ffn)}) + residual {Mib(baseLive)}, output {Mib(output)}, weight copy {Mib(d == 0 ? hostMatrix : 0)}";
         }
 
         if (devices > 0)
         {
-            // host compute buffer of a GPU run: the graph inputs (KQ mask per cache, f32 n_kv × pad(n_ubatch, 64)),
-            // the embeddings gathered on the CPU, plus what CPU-resident layers compute there
-            long masks = 0;
-            foreach (var c in caches)
-                masks += c.Cells * ((ub + 63) / 64 * 64) * F32;
+            // host compute buffer of a GPU run: the graph inputs (KQ masks, the embeddings gathered on the CPU)
             int copies = pipelineParallel ? 4 : 1;
-            long host = masks * copies + ub * h * F32;
-            bytes[0] = Math.Max(bytes[0], 0) + host;
-            why[0] = $"{copies} × KQ masks {Mib(masks)} + token embeddings {Mib(ub * h * F32)} + CPU layers";
+            // learned absolute positions (StarCoder, GPT-2) add a second gathered [n_embd, n_ubatch] input
+            long embeddings = ub * h * F32 * (model.LearnedPositions > 0 ? 2 : 1);
+            bool cpuLayers = p.OffloadedLayers < model.Layers.Length;
+            long host = maskBytes * copies + embeddings + (cpuLayers && offload ? ub * h * F32 : 0);
+            bytes[0] = (offload ? 0 : bytes[0]) + host;
+            why[0] = $"{copies} × KQ masks {Mib(maskBytes)} + embeddings {Mib(embeddings)}" + (offload ? "" : " + CPU layers");
         }
 
         return new LlamaCppCompute(bytes, why);
     }
+
+    /// <summary>
+    /// The f32 KQ masks [n_kv, pad(n_ubatch, 64)]: one per cache; a model with sliding-window layers builds a second
+    /// mask for them even when ik_llama.cpp keeps them in the one full-length cache.
+    /// </summary>
+    private static long MaskBytes(List<LlamaCppCache> caches, long ub, ModelDescription model, LlamaCppVersion v, LlamaCppSettings s)
+    {
+        long rows = (ub + 63) / 64 * 64, masks = 0;
+        // ik_llama.cpp builds the mask in f16 when flash attention reads it (logs from build ~3900 on)
+        long bytes = v.IkLlama && s.FlashAttention && v.Build >= 3900 ? 2 : F32;
+        foreach (var c in caches)
+            masks += c.Cells * rows * bytes;
+        bool swaLayers = model.Layers.Any(l => l.Attention.Kind == AttentionKind.SlidingWindow);
+        bool mixed = swaLayers && model.Layers.Any(l => l.Attention.Kind is AttentionKind.Full or AttentionKind.Mla);
+        if (caches.Count == 1 && mixed)
+            masks *= 2;
+        return masks;
+    }
+
+    private static bool IsInputLayer(string name) =>
+        name.StartsWith("token_embd", StringComparison.Ordinal) || name.StartsWith("position_embd", StringComparison.Ordinal);
 
     private static long AttentionLive(AttentionSpec a, LlamaCppSettings s, List<LlamaCppCache> caches, long ub)
     {

@@ -19,17 +19,19 @@ internal sealed class LlamaCppPlacement
         LayerCount = layerCount;
         layerDevice = new int[layerCount];
         int gpus = s.Backend == LlamaCppBackend.Cpu ? 0 : s.Devices;
-        // split_mode none (and row: the split buffer is per GPU but the layer lives on main_gpu) use one device
-        int devices = s.SplitMode is "none" ? Math.Min(gpus, 1) : gpus;
-        var splits = Splits(devices, s.TensorSplit);
+        // split_mode none and row keep every layer (and its KV) on the main GPU; row spreads only the matrices
+        // over the GPUs, in one "CUDA_Split" buffer (llama-model.cpp: LLAMA_SPLIT_MODE_ROW uses split_buft)
+        int devices = gpus;
+        int layerDevices = s.SplitMode is "none" or "row" ? Math.Min(gpus, 1) : gpus;
+        var splits = Splits(layerDevices, s.TensorSplit);
         int ngl = gpus == 0 ? 0 : Math.Max(0, s.GpuLayers);
         int start = v.OutputCountsAsLayer ? Math.Max(layerCount + 1 - ngl, 0) : Math.Max(layerCount - ngl, 0);
-        int active = devices == 0 ? 0 : Math.Min(ngl, layerCount + 1);
+        int active = layerDevices == 0 ? 0 : Math.Min(ngl, layerCount + 1);
         for (int il = 0; il < layerCount; il++)
             layerDevice[il] = il < start || il - start >= active ? -1 : Upper(splits, (float)(il - start) / active);
         OutputDevice = v.OutputCountsAsLayer
             ? (layerCount < start || layerCount - start >= active ? -1 : Upper(splits, (float)(layerCount - start) / active))
-            : (ngl > layerCount && devices > 0 ? Upper(splits, (float)(active - 1) / active) : -1);
+            : (ngl > layerCount && layerDevices > 0 ? Upper(splits, (float)(active - 1) / active) : -1);
         Devices = devices;
         overrides = BuildOverrides(s, layerCount);
     }

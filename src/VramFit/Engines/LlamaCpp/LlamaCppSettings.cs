@@ -26,7 +26,7 @@ public sealed record LlamaCppSettings
     public static IReadOnlyCollection<string> Names { get; } = ImmutableSortedSet.Create(StringComparer.Ordinal,
         "ctx_size", "batch_size", "ubatch_size", "flash_attn", "cache_type_k", "cache_type_v", "parallel", "kv_unified",
         "n_gpu_layers", "split_mode", "tensor_split", "main_gpu", "override_tensor", "n_cpu_moe", "cpu_moe", "swa_full",
-        "no_kv_offload", "mmap", "no_mmap", "devices", "backend", "build", "mla_use", "embeddings", "no_op_offload");
+        "no_kv_offload", "mmap", "no_mmap", "devices", "backend", "build", "mla_use", "embeddings", "no_op_offload", "fused_moe");
 
     public required int CtxSize { get; init; }
     public required int BatchSize { get; init; }
@@ -48,6 +48,9 @@ public sealed record LlamaCppSettings
     public required LlamaCppBackend Backend { get; init; }
     public required int MlaUse { get; init; }
     public required bool OpOffload { get; init; }
+
+    /// <summary>ik_llama.cpp -fmoe: fused MoE up/gate kernel.</summary>
+    public required bool FusedMoe { get; init; }
 
     /// <summary>Reads settings; <paramref name="defaultDevices"/> and <paramref name="defaultBackend"/> come from the deployment.</summary>
     public static LlamaCppSettings From(EngineSettings s, Workload w, int defaultDevices, LlamaCppBackend defaultBackend, bool ikLlama)
@@ -86,6 +89,7 @@ public sealed record LlamaCppSettings
             Backend = backend,
             MlaUse = s.GetInt("mla_use", 0, 0, 3),
             OpOffload = !s.GetBool("no_op_offload", false),
+            FusedMoe = ikLlama && s.GetBool("fused_moe", false),
         };
     }
 

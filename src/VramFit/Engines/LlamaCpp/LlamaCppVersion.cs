@@ -33,8 +33,9 @@ public sealed record LlamaCppVersion(bool IkLlama, int Build)
     /// <summary>Weights in host memory read through mmap are reported as "CPU_Mapped" (mainline since ~b3950); ik prints "CPU".</summary>
     public bool MappedBufferName => !IkLlama && Build >= 3950;
 
-    /// <summary>Pipeline parallelism is disabled when tensors are overridden (llama.cpp, 2025-05, ~b5300).</summary>
-    public bool NoPipelineWithOverrides => !IkLlama && Build >= 5300;
+    /// <summary>Pipeline parallelism is disabled when tensors are overridden (every build with --override-tensor:
+    /// mainline b5271 and ik_llama.cpp logs with -ot show a single copy of the graph inputs).</summary>
+    public bool NoPipelineWithOverrides => true;
 
     /// <summary>Parses an engine version as validation cases and logs write it: "b5622 (97340b4c)", "3673 (4084ca73)", "~2025-03".</summary>
     public static LlamaCppVersion Parse(string? text, bool ikLlama)
