@@ -22,8 +22,14 @@ public sealed record CaseResult(string Id, string Engine, string Status, string?
     public const string Ok = "ok";
     public const string Skipped = "skipped";
 
-    /// <summary>Families the case observed (also for a skipped case, so it counts in the summary).</summary>
-    internal ImmutableArray<string> ObservedFamilies { get; init; } = [];
+    /// <summary>Families the case observed (also for a skipped case, so it counts in the summary); by default those of its figures.</summary>
+    internal ImmutableArray<string> ObservedFamilies
+    {
+        get => observedFamilies.IsDefaultOrEmpty ? [.. Figures.Select(f => f.Family).Distinct(StringComparer.Ordinal)] : observedFamilies;
+        init => observedFamilies = value;
+    }
+
+    private readonly ImmutableArray<string> observedFamilies;
 }
 
 /// <summary>Accuracy of one engine on one figure family.</summary>
