@@ -8,5 +8,6 @@ internal static class CommandRegistry
     public static IEnumerable<Command> Create(CliContext context) =>
     [
         ValidateCommand.Create(context),
+        ExplainLogCommand.Create(context),
     ];
 }
