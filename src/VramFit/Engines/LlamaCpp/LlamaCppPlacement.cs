@@ -13,6 +13,7 @@ internal sealed class LlamaCppPlacement
 {
     private readonly int[] layerDevice;
     private readonly (Regex Pattern, int Device)[] overrides;
+    private readonly int cpuMoeLayers;
 
     public LlamaCppPlacement(int layerCount, LlamaCppSettings s, LlamaCppVersion v)
     {
@@ -34,6 +35,7 @@ internal sealed class LlamaCppPlacement
             : (ngl > layerCount && layerDevices > 0 ? Upper(splits, (float)(active - 1) / active) : -1);
         Devices = devices;
         overrides = BuildOverrides(s, layerCount);
+        cpuMoeLayers = s.CpuMoeLayers;
     }
 
     public int LayerCount { get; }
@@ -56,13 +58,17 @@ internal sealed class LlamaCppPlacement
         foreach (var (pattern, device) in overrides)
             if (pattern.IsMatch(name))
                 return device;
+        // --n-cpu-moe N: the routed experts of the first N layers stay on the CPU (common/arg.cpp adds the override
+        // "blk\.(i)\.ffn_(up|down|gate)_exps" = CPU for each i < N)
+        if (layer >= 0 && layer < cpuMoeLayers && name.Contains("_exps", StringComparison.Ordinal))
+            return -1;
         if (layer < 0)
             return name.StartsWith("token_embd", StringComparison.Ordinal) || name.StartsWith("position_embd", StringComparison.Ordinal)
                 || name.StartsWith("token_types", StringComparison.Ordinal) ? -1 : OutputDevice;
         return LayerDevice(layer);
     }
 
-    public bool HasOverrides => overrides.Length > 0;
+    public bool HasOverrides => overrides.Length > 0 || cpuMoeLayers > 0;
 
     private static (Regex, int)[] BuildOverrides(LlamaCppSettings s, int layerCount)
     {
@@ -82,10 +88,6 @@ internal sealed class LlamaCppPlacement
             list.Add((regex, BufferDevice(buffer)));
         }
 
-        // --n-cpu-moe N: the routed experts of the first N layers stay on the CPU (common/arg.cpp adds
-        // "blk\.(i)\.ffn_(up|down|gate)_exps" = CPU for i < N)
-        for (int il = 0; il < Math.Min(s.CpuMoeLayers, layerCount); il++)
-            list.Add((new Regex($@"^blk\.{il}\.ffn_(up|down|gate|gate_up)_(ch)?exps", RegexOptions.CultureInvariant), -1));
         return [.. list];
     }
 

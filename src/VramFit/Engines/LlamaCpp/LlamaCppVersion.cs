@@ -42,13 +42,15 @@ public sealed record LlamaCppVersion(bool IkLlama, int Build)
     {
         if (string.IsNullOrWhiteSpace(text))
             return new(ikLlama, Current);
-        var date = Regex.Match(text, @"(20\d\d)-(\d\d)");
-        var build = Regex.Match(text, @"^\s*b?(\d{3,5})\b");
+        // "~2025-03", or a year alone ("~mid 2024": taken as June)
+        var date = Regex.Match(text, @"(20\d\d)(?:-(\d\d))?");
+        var build = Regex.Match(text, @"^\s*b?(\d{3,5})(?![-\d])");
         if (build.Success && !ikLlama)
             return new(false, int.Parse(build.Groups[1].Value, CultureInfo.InvariantCulture));
         if (date.Success && !ikLlama)
         {
-            int months = (int.Parse(date.Groups[1].Value, CultureInfo.InvariantCulture) - 2024) * 12 + int.Parse(date.Groups[2].Value, CultureInfo.InvariantCulture) - 1;
+            int month = date.Groups[2].Success ? int.Parse(date.Groups[2].Value, CultureInfo.InvariantCulture) : 6;
+            int months = (int.Parse(date.Groups[1].Value, CultureInfo.InvariantCulture) - 2024) * 12 + month - 1;
             // anchors: b3950 ≈ 2024-10, b5450 ≈ 2025-05, b8211 ≈ 2026-03 (builds printed in dated logs)
             int approx = months <= 16 ? 3950 + (months - 9) * 214 : 5450 + (months - 16) * 276;
             return new(false, Math.Max(1, approx));
