@@ -39,9 +39,28 @@ internal static class LlamaCppComputeBuffers
         bool offload = devices > 0 && s.OpOffload && ub >= 32;
         long hostMatrix = 0;
         if (offload)
-            foreach (var t in tensors.Tensors)
-                if (p.TensorDevice(t.Name, t.Layer) < 0 && !IsInputLayer(t.Name) && t.Elements > h)
-                    hostMatrix = Math.Max(hostMatrix, t.Bytes * (s.FusedMoe && t.Name.Contains("_exps", StringComparison.Ordinal) ? 2 : 1));
+        {
+            var table = LlamaCppTensorTable.For(tensors, model.Layers.Length);
+            if (p.HasRegexOverrides)
+            {
+                foreach (var t in tensors.Tensors)
+                    if (p.TensorDevice(t.Name, t.Layer) < 0 && !IsInputLayer(t.Name) && t.Elements > h)
+                        hostMatrix = Math.Max(hostMatrix, t.Bytes * (s.FusedMoe && t.Name.Contains("_exps", StringComparison.Ordinal) ? 2 : 1));
+            }
+            else
+            {
+                for (int il = 0; il < model.Layers.Length; il++)
+                {
+                    if (p.LayerDevice(il) < 0)
+                        hostMatrix = Math.Max(hostMatrix, table.LargestMatrix[il]);
+                    if (p.ExpertsOnHost(il))
+                        hostMatrix = Math.Max(hostMatrix, table.LargestExpert[il] * (s.FusedMoe ? 2 : 1));
+                }
+
+                if (p.OutputDevice < 0)
+                    hostMatrix = Math.Max(hostMatrix, table.LargestOutputMatrix);
+            }
+        }
 
         long maskBytes = MaskBytes(caches, ub, model, v, s);
         for (int d = -1; d < devices; d++)

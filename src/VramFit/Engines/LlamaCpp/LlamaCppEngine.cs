@@ -119,20 +119,37 @@ public sealed class LlamaCppEngine : IEngineModel
     private static void AddModelBuffers(List<MemoryItem> items, ModelDescription model, Checkpoint tensors, LlamaCppSettings s, LlamaCppVersion v, LlamaCppPlacement p)
     {
         var perBuffer = new Dictionary<string, (long Bytes, int Count)>(StringComparer.Ordinal);
-        bool hasOutput = false;
-        long tokenEmbd = 0;
-        foreach (var t in tensors.Tensors)
+        var table = LlamaCppTensorTable.For(tensors, model.Layers.Length);
+        if (p.HasRegexOverrides)
         {
-            hasOutput |= t.Name == "output.weight";
-            if (t.Name == "token_embd.weight")
-                tokenEmbd = t.Bytes;
-            Add(perBuffer, BufferOf(t.Name, t.Layer, t.Elements, s, v, p), t.Bytes);
+            // --override-tensor patterns match tensor names: place tensor by tensor
+            foreach (var t in tensors.Tensors)
+                Add(perBuffer, BufferOf(t.Name, t.Layer, t.Elements, s, v, p), t.Bytes);
+        }
+        else
+        {
+            bool row = s.SplitMode == "row" && p.Devices > 0;
+            for (int il = 0; il < model.Layers.Length; il++)
+            {
+                int d = p.LayerDevice(il);
+                string layerBuffer = d >= 0 ? LlamaCppBuffers.Device(s.Backend, d) : HostWeights(s, v, p, layer: il);
+                string matrixBuffer = d >= 0 && row ? LlamaCppBuffers.Split(s.Backend) : layerBuffer;
+                Add(perBuffer, layerBuffer, table.VectorBytes[il]);
+                Add(perBuffer, matrixBuffer, table.MatrixBytes[il]);
+                Add(perBuffer, p.ExpertsOnHost(il) ? HostWeights(s, v, p, layer: il) : matrixBuffer, table.ExpertBytes[il]);
+            }
+
+            Add(perBuffer, HostWeights(s, v, p, layer: -1), table.InputBytes);
+            Add(perBuffer, p.OutputDevice >= 0 ? LlamaCppBuffers.Device(s.Backend, p.OutputDevice) : HostWeights(s, v, p, layer: -1), table.OutputBytes);
         }
 
         // a tied output head: llama.cpp loads token_embd a second time as "output" on the output layer's device
-        if (!hasOutput && tokenEmbd > 0 && p.OutputDevice >= 0)
-            Add(perBuffer, BufferOf("output.weight", -1, 2, s, v, p), tokenEmbd);
+        if (!table.HasOutputWeight && table.TokenEmbeddingBytes > 0 && p.OutputDevice >= 0)
+            Add(perBuffer, LlamaCppBuffers.Device(s.Backend, p.OutputDevice), table.TokenEmbeddingBytes);
         foreach (var (buffer, (bytes, count)) in perBuffer.OrderBy(kv => kv.Key, StringComparer.Ordinal))
+        {
+            if (bytes == 0)
+                continue;
             items.Add(new MemoryItem
             {
                 Name = "model buffer",
@@ -140,11 +157,21 @@ public sealed class LlamaCppEngine : IEngineModel
                 Bytes = bytes,
                 Device = buffer,
                 Formula = "Σ bytes of the tensors placed in this buffer",
-                Inputs = [new("tensors", count), new("offloaded layers", p.OffloadedLayers), new("n_layer", model.Layers.Length)],
+                Inputs = [new("offloaded layers", p.OffloadedLayers), new("n_layer", model.Layers.Length)],
                 Origin = tensors.FileTypeName?.Contains("estimated", StringComparison.Ordinal) == true
                     ? $"llama.cpp load_tensors placement; tensor sizes estimated ({tensors.FileTypeName}, src/llama-quant.cpp type choice)"
                     : "llama.cpp load_tensors placement; exact GGUF tensor sizes",
             });
+        }
+    }
+
+    /// <summary>Host buffer of weights kept off the GPUs: mmap'd ("CPU_Mapped"), else pinned host memory of a GPU build.</summary>
+    private static string HostWeights(LlamaCppSettings s, LlamaCppVersion v, LlamaCppPlacement p, int layer)
+    {
+        if (s.Mmap)
+            return v.MappedBufferName ? "CPU_Mapped" : "CPU";
+        // without mmap, CPU weights of a GPU build are read into pinned host memory (the input layer stays plain CPU)
+        return s.Backend != LlamaCppBackend.Cpu && p.Devices > 0 && layer >= 0 ? LlamaCppBuffers.Host(s.Backend) : "CPU";
     }
 
     private static void Add(Dictionary<string, (long, int)> map, string buffer, long bytes)
@@ -157,13 +184,10 @@ public sealed class LlamaCppEngine : IEngineModel
     {
         int d = p.TensorDevice(name, layer);
         if (d >= 0)
-            return s.SplitMode == "row" && p.Devices > 0 && layer >= 0 && name.EndsWith(".weight", StringComparison.Ordinal) && !name.Contains("norm", StringComparison.Ordinal)
+            return s.SplitMode == "row" && p.Devices > 0 && layer >= 0 && elements > 1 && name.EndsWith(".weight", StringComparison.Ordinal) && !name.Contains("norm", StringComparison.Ordinal)
                 ? LlamaCppBuffers.Split(s.Backend)
                 : LlamaCppBuffers.Device(s.Backend, d);
-        if (s.Mmap)
-            return v.MappedBufferName ? "CPU_Mapped" : "CPU";
-        // without mmap, CPU weights of a GPU build are read into pinned host memory (the input layer stays plain CPU)
-        return s.Backend != LlamaCppBackend.Cpu && p.Devices > 0 && layer >= 0 ? LlamaCppBuffers.Host(s.Backend) : "CPU";
+        return HostWeights(s, v, p, layer);
     }
 
     private static void AddKv(List<MemoryItem> items, List<LlamaCppCache> caches, LlamaCppSettings s, LlamaCppVersion v, LlamaCppPlacement p)

@@ -70,6 +70,12 @@ internal sealed class LlamaCppPlacement
 
     public bool HasOverrides => overrides.Length > 0 || cpuMoeLayers > 0;
 
+    /// <summary>--override-tensor patterns are given (placement must look at tensor names).</summary>
+    public bool HasRegexOverrides => overrides.Length > 0;
+
+    /// <summary>The routed experts of layer <paramref name="il"/> stay in host memory (--n-cpu-moe, or the layer is on the CPU).</summary>
+    public bool ExpertsOnHost(int il) => il < cpuMoeLayers || LayerDevice(il) < 0;
+
     private static (Regex, int)[] BuildOverrides(LlamaCppSettings s, int layerCount)
     {
         var list = new List<(Regex, int)>();
