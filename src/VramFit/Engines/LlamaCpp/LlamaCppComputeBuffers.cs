@@ -77,14 +77,14 @@ internal static class LlamaCppComputeBuffers
                 if (at != d || layer.IsNextN)
                     continue;
                 any = true;
-                attention = Math.Max(attention, AttentionLive(layer.Attention, s, caches, ub));
+                attention = Math.Max(attention, AttentionLive(layer.Attention, s, v, caches, ub, baseLive));
                 ffn = Math.Max(ffn, FfnLive(layer.Mlp, ub));
             }
 
             int outputAt = p.OutputDevice < 0 && offload ? 0 : p.OutputDevice;
             if (outputAt == d)
                 output = ub * model.VocabSize * F32 + ub * h * F32 + (p.OutputDevice < 0 ? hostMatrix : 0);
-            long peak = Math.Max(any ? baseLive + Math.Max(attention, ffn) : 0, output);
+            long peak = Math.Max(any ? Math.Max(attention, baseLive + ffn) : 0, output);
             if (d == 0 && hostMatrix > 0 && any)
                 peak = Math.Max(peak, baseLive + ffn + hostMatrix);
             if (pipelineParallel && d >= 0 && peak > 0)
@@ -131,22 +131,33 @@ internal static class LlamaCppComputeBuffers
     private static bool IsInputLayer(string name) =>
         name.StartsWith("token_embd", StringComparison.Ordinal) || name.StartsWith("position_embd", StringComparison.Ordinal);
 
-    private static long AttentionLive(AttentionSpec a, LlamaCppSettings s, List<LlamaCppCache> caches, long ub)
+    /// <summary>
+    /// Live bytes while a layer attends. Without flash attention: the f32 scores KQ [n_kv, n_ubatch, n_head]
+    /// (soft_max runs in place), the f32 mask copied to the device, Q (twice with Q/K norms: the normed copy) and
+    /// the attention output — which reproduces the printed compute buffers of Mistral-7B (SYCL, 164.01 MiB),
+    /// StarCoder-15B (Metal, 220 MiB) and Qwen3-30B-A3B (CUDA, 1080 MiB) to the MiB. With flash attention the
+    /// scores never materialize: Q and the output.
+    /// </summary>
+    private static long AttentionLive(AttentionSpec a, LlamaCppSettings s, LlamaCppVersion v, List<LlamaCppCache> caches, long ub, long baseLive)
     {
         if (!a.HasKvCache)
             return 0;
         long heads = a.HeadCount;
-        long kDim = a.Kind == AttentionKind.Mla ? a.Mla!.LatentElementsPerToken : a.KeyHeadDim;
-        long vDim = a.Kind == AttentionKind.Mla ? a.Mla!.VHeadDim : a.ValueHeadDim;
-        long q = ub * heads * kDim * F32;
+        long kDim = a.KeyHeadDim, vDim = a.ValueHeadDim;
+        if (a.Kind == AttentionKind.Mla)
+            (kDim, vDim) = LlamaCppKvCache.AttendsInLatentSpace(a, s, v)
+                ? (a.Mla!.LatentElementsPerToken, a.Mla.KvLoraRank)
+                : (a.Mla!.QkNopHeadDim + a.Mla.QkRopeHeadDim, a.Mla.VHeadDim);
+        long q = ub * heads * kDim * F32 * (a.QkNorm == QkNormKind.None ? 1 : 2);
         long kqv = ub * heads * vDim * F32;
         if (s.FlashAttention)
-            return q + kqv;
+            return baseLive + q + kqv;
         long nKv = 0;
         foreach (var c in caches)
             if (c.IsSwa == (a.Kind == AttentionKind.SlidingWindow) || caches.Count == 1)
                 nKv = Math.Max(nKv, c.Cells);
-        return q + ub * nKv * heads * F32;
+        long mask = nKv * ((ub + 63) / 64 * 64) * F32;
+        return ub * nKv * heads * F32 + mask + q + kqv;
     }
 
     private static long FfnLive(MlpSpec f, long ub) => f.Kind switch

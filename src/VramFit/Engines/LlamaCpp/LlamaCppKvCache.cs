@@ -83,18 +83,21 @@ internal static class LlamaCppKvCache
         if (a.Kind != AttentionKind.Mla)
             return (a.KeyElementsPerToken, a.ValueElementsPerToken);
         var m = a.Mla!;
-        long latent = m.LatentElementsPerToken;
-        bool latentLayout = (long)a.KvHeadCount * a.KeyHeadDim == latent;
+        if (!AttendsInLatentSpace(a, s, v))
+            return ((long)a.HeadCount * (m.QkNopHeadDim + m.QkRopeHeadDim), (long)a.HeadCount * m.VHeadDim);
         if (v.IkLlama)
-        {
-            if (s.MlaUse == 0 && !latentLayout)
-                return ((long)a.HeadCount * (m.QkNopHeadDim + m.QkRopeHeadDim), (long)a.HeadCount * m.VHeadDim);
-            return (latent, s.MlaUse == 1 ? m.KvLoraRank : 0);
-        }
+            return (m.LatentElementsPerToken, s.MlaUse == 1 ? m.KvLoraRank : 0);
+        return (m.LatentElementsPerToken, v.VlessMla ? 0 : m.KvLoraRank);
+    }
 
-        if (latentLayout)
-            return (latent, v.VlessMla ? 0 : m.KvLoraRank);
-        return ((long)a.HeadCount * (m.QkNopHeadDim + m.QkRopeHeadDim), (long)a.HeadCount * m.VHeadDim);
+    /// <summary>
+    /// Whether an MLA layer caches and attends over the compressed latent (kv_lora_rank + rope dims) rather than
+    /// full heads: mainline when the GGUF has the latent layout, ik_llama.cpp when -mla is on (or the file is latent).
+    /// </summary>
+    public static bool AttendsInLatentSpace(AttentionSpec a, LlamaCppSettings s, LlamaCppVersion v)
+    {
+        bool latentLayout = (long)a.KvHeadCount * a.KeyHeadDim == a.Mla!.LatentElementsPerToken;
+        return latentLayout || (v.IkLlama && s.MlaUse > 0);
     }
 
     private sealed class Acc(int devices)
