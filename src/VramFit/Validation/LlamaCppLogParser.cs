@@ -88,7 +88,7 @@ public static partial class LlamaCppLogParser
             {
                 string buffer = m.Groups[1].Value.Trim(), kind = m.Groups[2].Value.ToLowerInvariant();
                 double mib = double.Parse(m.Groups[3].Value, CultureInfo.InvariantCulture);
-                string family = kind switch { "kv" => "kv_buffer_mib", "compute" => "compute_buffer_mib", "output" => "output_buffer_mib", _ => "model_buffer_mib" };
+                string family = kind switch { "kv" => "kv_buffer_mib", "rs" => "rs_buffer_mib", "compute" => "compute_buffer_mib", "output" => "output_buffer_mib", _ => "model_buffer_mib" };
                 var baseName = $"{family}.{buffer}";
                 int n = kvCount.GetValueOrDefault(baseName);
                 kvCount[baseName] = n + 1;
@@ -174,7 +174,7 @@ public static partial class LlamaCppLogParser
     [GeneratedRegex(@"offloaded (\d+)/(\d+) layers to GPU")]
     private static partial Regex Offloaded();
 
-    [GeneratedRegex(@":\s+(.+?)\s+(model|KV|compute|output)?\s*buffer size\s*=\s*([\d.]+) MiB")]
+    [GeneratedRegex(@":\s+(.+?)\s+(model|KV|RS|compute|output)?\s*buffer size\s*=\s*([\d.]+) MiB")]
     private static partial Regex Buffer();
 
     // "llama_kv_cache: size = 3072.00 MiB ( 32768 cells, 48 layers, 1/1 seqs), K (f16): 1536.00 MiB, V (f16): 1536.00 MiB"

@@ -56,6 +56,7 @@ public sealed class LlamaCppEngine : IEngineModel
         var items = new List<MemoryItem>();
         AddModelBuffers(items, model, tensors, s, v, p);
         AddKv(items, caches, s, v, p);
+        AddRecurrentState(items, model, s, v, p);
         for (int d = -1; d < p.Devices; d++)
             if (compute.BytesPerDevice[d + 1] > 0)
                 items.Add(new MemoryItem
@@ -87,6 +88,7 @@ public sealed class LlamaCppEngine : IEngineModel
                 Bytes = GpuContextOverhead,
                 Device = LlamaCppBuffers.Device(s.Backend, d),
                 Formula = "driver context + BLAS workspace",
+                Inputs = [new("context overhead", GpuContextOverhead / Mib, "MiB")],
                 Origin = "measured idle CUDA 12 context (nvidia-smi), not a llama.cpp buffer",
             });
 
@@ -217,6 +219,40 @@ public sealed class LlamaCppEngine : IEngineModel
                     ],
                 });
             }
+    }
+
+    /// <summary>
+    /// Recurrent layers (Mamba, gated delta net, RWKV) keep a constant state per sequence: the rolling conv state r
+    /// and the SSM state s, f32, for max(1, n_seq_max) sequences, on the layer's device (src/llama-memory-recurrent.cpp).
+    /// </summary>
+    private static void AddRecurrentState(List<MemoryItem> items, ModelDescription model, LlamaCppSettings s, LlamaCppVersion v, LlamaCppPlacement p)
+    {
+        long seqs = Math.Max(1, s.Parallel);
+        var perDevice = new Dictionary<string, (long R, long S, int Layers)>(StringComparer.Ordinal);
+        for (int il = 0; il < model.Layers.Length; il++)
+        {
+            var layer = model.Layers[il];
+            if (!layer.OwnsRecurrentState)
+                continue;
+            int d = s.KvOffload ? p.LayerDevice(il) : -1;
+            string device = d >= 0 ? LlamaCppBuffers.Device(s.Backend, d)
+                : s.Backend == LlamaCppBackend.Cpu || v.CpuKvInPlainCpuBuffer ? "CPU" : LlamaCppBuffers.Host(s.Backend);
+            var r = layer.Attention.Recurrent!;
+            perDevice.TryGetValue(device, out var cur);
+            perDevice[device] = (cur.R + r.ConvStateElements * 4 * seqs, cur.S + r.SsmStateElements * 4 * seqs, cur.Layers + 1);
+        }
+
+        foreach (var (device, (rBytes, sBytes, layers)) in perDevice.OrderBy(kv => kv.Key, StringComparer.Ordinal))
+            items.Add(new MemoryItem
+            {
+                Name = "recurrent state (RS buffer)",
+                Category = MemoryCategory.RecurrentState,
+                Bytes = rBytes + sBytes,
+                Device = device,
+                Formula = "n_seq_max × Σ recurrent layers (conv state r + ssm state s) × 4 B",
+                Inputs = [new("recurrent layers", layers), new("n_seq_max", seqs), new("r", rBytes / Mib, "MiB"), new("s", sBytes / Mib, "MiB")],
+                Origin = "llama.cpp src/llama-memory-recurrent.cpp (f32 r_l / s_l tensors)",
+            });
     }
 
     private static ImmutableArray<DeviceMemory> Group(List<MemoryItem> items, LlamaCppSettings s, LlamaCppPlacement p, Deployment deployment)

@@ -6,7 +6,8 @@ namespace VramFit.Engines.LlamaCpp;
 /// <summary>
 /// The figures llama.cpp prints, under the validation case names (shared/validation/SCHEMA.md):
 /// "model_buffer_mib.CUDA0", "kv_buffer_mib.CUDA0" ("[i]" per cache when an iSWA model has two), "k_mib",
-/// "v_mib", "kv_cells", "compute_buffer_mib.CUDA_Host", "output_buffer_mib.CUDA_Host" and the
+/// "v_mib", "kv_cells", "compute_buffer_mib.CUDA_Host", "output_buffer_mib.CUDA_Host", "rs_buffer_mib.CUDA0"
+/// (llama_memory_recurrent "RS buffer size") and the
 /// llama_memory_breakdown_print table "memory_breakdown_mib.&lt;device&gt;.model/context/compute".
 /// </summary>
 internal static class LlamaCppPrintedFigures
@@ -25,6 +26,9 @@ internal static class LlamaCppPrintedFigures
             f[$"compute_buffer_mib.{i.Device}"] = i.Bytes / Mib;
         foreach (var i in items.Where(i => i.Category == MemoryCategory.Output))
             f[$"output_buffer_mib.{i.Device}"] = i.Bytes / Mib;
+
+        foreach (var i in items.Where(i => i.Category == MemoryCategory.RecurrentState))
+            f[$"rs_buffer_mib.{i.Device}"] = i.Bytes / Mib;
 
         bool two = caches.Count > 1;
         var kvByDevice = items.Where(i => i.Category == MemoryCategory.KvCache).GroupBy(i => i.Device, StringComparer.Ordinal);
