@@ -63,6 +63,11 @@ public static class ValidationRunner
         {
             return Skip(e.Message);
         }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException or OverflowException or ArithmeticException or IndexOutOfRangeException or NullReferenceException)
+        {
+            // a bug in an engine model must not hide the other cases of the scoreboard: report it on this case
+            return Skip($"internal error: {e.GetType().Name}: {e.Message}");
+        }
 
         var predicted = AliasDevices(report.PrintedFigures, c.Observed);
         var figures = ImmutableArray.CreateBuilder<FigureResult>();

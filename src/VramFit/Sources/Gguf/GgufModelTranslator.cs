@@ -22,7 +22,7 @@ public static class GgufModelTranslator
     public static IReadOnlyList<string> SupportedArchitectures { get; } =
     [
         "llama", "mistral3", "qwen2", "qwen3", "qwen3moe", "qwen3vl", "qwen3vlmoe", "gemma2", "gemma3", "glm4", "glm4moe",
-        "deepseek2", "phi3", "starcoder", "cohere2", "gpt-oss", "bailingmoe2", "bitnet-25",
+        "deepseek2", "phi3", "starcoder", "cohere2", "gpt-oss", "bailingmoe2", "bitnet-25", "llama4", "qwen3next",
     ];
 
     /// <summary>Builds the model description of the GGUF whose metadata is <paramref name="metadata"/>.</summary>
@@ -47,7 +47,8 @@ public static class GgufModelTranslator
         int firstHeads = (int)heads.First(h => h > 0);
         int keyLength = k.Int("attention.key_length") ?? hidden / firstHeads;
         int valueLength = k.Int("attention.value_length") ?? keyLength;
-        int window = k.Int("attention.sliding_window") ?? 0;
+        // Llama 4 attends in 8192-token chunks on three of four layers; llama.cpp hard-codes n_swa = 8192 for it
+        int window = k.Int("attention.sliding_window") ?? (arch == "llama4" ? 8192 : 0);
         bool[] swa = SlidingLayers(k, arch, n, window);
         int nextN = NextNLayers(k, arch);
 
@@ -57,7 +58,9 @@ public static class GgufModelTranslator
         {
             AttentionSpec attention = arch == "deepseek2"
                 ? MlaAttention(k, (int)heads[i], (int)kvHeads[i], keyLength, valueLength)
-                : StandardAttention(shape, (int)heads[i], (int)kvHeads[i], keyLength, valueLength, swa[i] ? window : 0);
+                : arch == "qwen3next" && IsRecurrentQwen3Next(k, i)
+                    ? GatedDeltaNet(k)
+                    : StandardAttention(shape, (int)heads[i], (int)kvHeads[i], keyLength, valueLength, swa[i] ? window : 0);
             layers[i] = new LayerSpec
             {
                 Attention = attention,
@@ -146,17 +149,56 @@ public static class GgufModelTranslator
         };
     }
 
+    /// <summary>Qwen3-Next: gated-delta-net layers except every full_attention_interval-th (default 4; llama.cpp
+    /// qwen3next <c>recurrent_layer_arr[i] = (i + 1) % 4 != 0</c>).</summary>
+    private static bool IsRecurrentQwen3Next(Keys k, int layer)
+    {
+        int interval = Math.Max(1, k.Int("full_attention_interval") ?? 4);
+        return (layer + 1) % interval != 0;
+    }
+
+    /// <summary>
+    /// A gated-delta-net layer from the ssm.* keys: conv_kernel, state_size (key head dim), group_count (key
+    /// heads), time_step_rank (value heads), inner_size (value heads × value head dim).
+    /// </summary>
+    private static AttentionSpec GatedDeltaNet(Keys k)
+    {
+        int kHeads = k.RequireInt("ssm.group_count"), vHeads = k.RequireInt("ssm.time_step_rank");
+        int kDim = k.RequireInt("ssm.state_size"), inner = k.RequireInt("ssm.inner_size");
+        if (kHeads <= 0 || vHeads <= 0 || inner % vHeads != 0)
+            throw new ModelDescriptionException($"qwen3next.ssm.inner_size {inner} is not a multiple of ssm.time_step_rank {vHeads}");
+        return new AttentionSpec
+        {
+            Kind = AttentionKind.Recurrent,
+            Recurrent = new RecurrentSpec
+            {
+                Kind = RecurrentKind.GatedDeltaNet,
+                InnerSize = inner,
+                StateSize = kDim,
+                ConvKernel = k.RequireInt("ssm.conv_kernel"),
+                HeadCount = vHeads,
+                KeyHeadCount = kHeads,
+                KeyHeadDim = kDim,
+                ValueHeadDim = inner / vHeads,
+                GroupCount = kHeads,
+            },
+        };
+    }
+
     private static MlpSpec Mlp(Keys k, string arch, Family f, int layer, long[]? ffn)
     {
         int experts = k.Int("expert_count") ?? 0;
         int lead = k.Int("leading_dense_block_count") ?? 0;
-        if (experts > 0 && layer >= lead)
+        // Llama 4 Maverick interleaves MoE and dense layers (interleave_moe_layer_step 2: every second layer)
+        int step = Math.Max(1, k.Int("interleave_moe_layer_step") ?? 1);
+        if (experts > 0 && layer >= lead && (layer + 1) % step == 0)
         {
             int used = k.RequireInt("expert_used_count");
             // Mixtral files (llama arch) carry no expert_feed_forward_length: experts use feed_forward_length.
             int expertFfn = k.Int("expert_feed_forward_length")
                 ?? (arch == "llama" && ffn is not null ? (int)ffn[layer] : throw k.Missing("expert_feed_forward_length"));
-            int shared = k.Int("expert_shared_count") ?? 0;
+            // Llama 4 and Qwen3-Next always have one shared expert (llama.cpp creates ffn_*_shexp unconditionally)
+            int shared = k.Int("expert_shared_count") ?? (arch is "llama4" or "qwen3next" ? 1 : 0);
             int sharedFfn = k.Int("expert_shared_feed_forward_length") ?? expertFfn;
             return new MlpSpec
             {
@@ -170,6 +212,7 @@ public static class GgufModelTranslator
                 RouterBias = f.RouterBias,
                 // expert_gating_func 2 = sigmoid (DeepSeek-V3, GLM-4.5, Ling-2): those carry exp_probs_b
                 RouterScoreCorrectionBias = (k.Int("expert_gating_func") ?? (f.ScoreBias ? 2 : 0)) == 2,
+                SharedExpertGate = arch == "qwen3next",
             };
         }
 
@@ -203,6 +246,7 @@ public static class GgufModelTranslator
         int period = k.Int("attention.sliding_window_pattern") ?? arch switch
         {
             "gemma2" or "gpt-oss" => 2,
+            "llama4" => 4,
             "gemma3" => 6,
             "cohere2" => 4,
             _ => 0,
@@ -292,6 +336,7 @@ public static class GgufModelTranslator
             "bailingmoe2" => new() { FusedQkv = true, QkNorm = QkNormKind.PerHead, ScoreBias = true },
             // BitNet b1.58 2B4T: extra attn/ffn sub-norms; tied embeddings
             "bitnet-25" => new() { NormCount = 3, Tied = true },
+            "qwen3next" => new() { QkNorm = QkNormKind.PerHead },
             _ => new(),
         };
     }

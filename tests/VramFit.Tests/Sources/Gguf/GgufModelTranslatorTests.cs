@@ -143,3 +143,37 @@ public class GgufModelTranslatorTests
     public void File_type_ids_are_named_like_llama_quantize() =>
         Assert.Equal(("Q4_K_M", "MXFP4_MOE", null), (LlamaFileTypes.NameOf(15), LlamaFileTypes.NameOf(38), LlamaFileTypes.NameOf(99)));
 }
+
+public class GgufHybridArchitectureTests
+{
+    [Fact]
+    public void Qwen3_next_has_three_gated_delta_net_layers_per_attention_layer()
+    {
+        var meta = GgufFixtures.Meta("qwen3next", (".block_count", 48), (".embedding_length", 2048), (".feed_forward_length", 5120),
+            (".attention.head_count", 16), (".attention.head_count_kv", 2), (".attention.key_length", 256), (".attention.value_length", 256),
+            (".expert_count", 512), (".expert_used_count", 10), (".expert_feed_forward_length", 512), (".expert_shared_feed_forward_length", 512),
+            (".ssm.conv_kernel", 4), (".ssm.state_size", 128), (".ssm.group_count", 16), (".ssm.time_step_rank", 32), (".ssm.inner_size", 4096),
+            ("tokenizer.vocab_size", 151936));
+        var m = VramFit.Sources.Gguf.GgufModelTranslator.Translate(meta);
+        Assert.Equal(12, m.Layers.Count(l => l.OwnsKvCache));
+        Assert.Equal(AttentionKind.Full, m.Layers[3].Attention.Kind);
+        var r = m.Layers[0].Attention.Recurrent!;
+        // llama.cpp qwen3next: r = (d_conv − 1)(d_inner + 2·n_group·d_state), s = d_state · d_inner
+        Assert.Equal((3L * (4096 + 2 * 16 * 128), 128L * 4096), (r.ConvStateElements, r.SsmStateElements));
+        Assert.True(m.Layers[0].Mlp.SharedExpertGate);
+    }
+
+    [Fact]
+    public void Llama4_chunks_three_of_four_layers_and_interleaves_experts()
+    {
+        var meta = GgufFixtures.Meta("llama4", (".block_count", 8), (".embedding_length", 5120), (".feed_forward_length", 16384),
+            (".attention.head_count", 40), (".attention.head_count_kv", 8), (".attention.key_length", 128),
+            (".expert_count", 128), (".expert_used_count", 1), (".expert_feed_forward_length", 8192), (".interleave_moe_layer_step", 2),
+            ("tokenizer.vocab_size", 202048));
+        var m = VramFit.Sources.Gguf.GgufModelTranslator.Translate(meta);
+        Assert.Equal([true, true, true, false, true, true, true, false], m.Layers.Select(l => l.Attention.Kind == AttentionKind.SlidingWindow));
+        Assert.Equal(8192, m.Layers[0].Attention.SlidingWindow);
+        Assert.Equal([MlpKind.Dense, MlpKind.MoE], m.Layers.Take(2).Select(l => l.Mlp.Kind));
+        Assert.Equal(1, m.Layers[1].Mlp.SharedExpertCount);
+    }
+}
