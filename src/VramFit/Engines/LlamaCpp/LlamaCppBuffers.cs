@@ -4,7 +4,16 @@ namespace VramFit.Engines.LlamaCpp;
 internal static class LlamaCppBuffers
 {
     /// <summary>Device buffer of GPU <paramref name="index"/>: "CUDA0", "ROCm1", "Vulkan0", "SYCL0", "Metal".</summary>
-    public static string Device(LlamaCppBackend b, int index) => b switch
+    public static string Device(LlamaCppBackend b, int index) =>
+        (uint)index < CachedCount ? Names[(int)b][index] : Format(b, index);
+
+    private const int CachedCount = 16;
+
+    // names of the first 16 devices of each backend, built once: placement asks for them per layer
+    private static readonly string[][] Names = Enum.GetValues<LlamaCppBackend>()
+        .Select(b => Enumerable.Range(0, CachedCount).Select(i => Format(b, i)).ToArray()).ToArray();
+
+    private static string Format(LlamaCppBackend b, int index) => b switch
     {
         LlamaCppBackend.Cuda => $"CUDA{index}",
         LlamaCppBackend.Rocm => $"ROCm{index}",

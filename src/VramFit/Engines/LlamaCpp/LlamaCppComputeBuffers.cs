@@ -2,8 +2,11 @@ using VramFit.Models;
 
 namespace VramFit.Engines.LlamaCpp;
 
+/// <summary>The live-set terms of one compute buffer, in bytes.</summary>
+internal readonly record struct LlamaCppComputeTerms(long Attention, long Ffn, long Output, long WeightCopy, long InputCopies, long Inputs = 0);
+
 /// <summary>Compute buffer sizes per device (index + 1; 0 = the host compute buffer) and the terms behind them.</summary>
-internal sealed record LlamaCppCompute(long[] BytesPerDevice, string[] Formula);
+internal sealed record LlamaCppCompute(long[] BytesPerDevice, LlamaCppComputeTerms[] Terms);
 
 /// <summary>
 /// Compute buffers as ggml-alloc sizes them for the worst-case graph llama.cpp reserves at context creation
@@ -27,7 +30,7 @@ internal static class LlamaCppComputeBuffers
     {
         int devices = p.Devices;
         var bytes = new long[devices + 1];
-        var why = new string[devices + 1];
+        var terms = new LlamaCppComputeTerms[devices + 1];
         long ub = Math.Min(s.UbatchSize, caches.Count > 0 ? caches[0].Cells : s.UbatchSize);
         long h = model.HiddenSize;
         long baseLive = ub * h * F32 * 2;      // residual stream + normalized input of the current block
@@ -63,36 +66,37 @@ internal static class LlamaCppComputeBuffers
         }
 
         long maskBytes = MaskBytes(caches, ub, model, v, s);
+        var attention = new long[devices + 1];
+        var ffn = new long[devices + 1];
+        var any = new bool[devices + 1];
+        for (int il = 0; il < model.Layers.Length; il++)
+        {
+            var layer = model.Layers[il];
+            if (layer.IsNextN)
+                continue;
+            int at = p.LayerDevice(il);
+            // with op offload the CPU layers' work runs on the first GPU
+            if (at < 0 && offload)
+                at = 0;
+            any[at + 1] = true;
+            attention[at + 1] = Math.Max(attention[at + 1], AttentionLive(layer.Attention, s, v, caches, ub, baseLive));
+            ffn[at + 1] = Math.Max(ffn[at + 1], FfnLive(layer.Mlp, ub));
+        }
+
+        int outputAt = p.OutputDevice < 0 && offload ? 0 : p.OutputDevice;
         for (int d = -1; d < devices; d++)
         {
-            long attention = 0, ffn = 0, output = 0;
-            bool any = false;
-            for (int il = 0; il < model.Layers.Length; il++)
-            {
-                var layer = model.Layers[il];
-                int at = p.LayerDevice(il);
-                // with op offload the CPU layers' work runs on the first GPU
-                if (at < 0 && offload)
-                    at = 0;
-                if (at != d || layer.IsNextN)
-                    continue;
-                any = true;
-                attention = Math.Max(attention, AttentionLive(layer.Attention, s, v, caches, ub, baseLive));
-                ffn = Math.Max(ffn, FfnLive(layer.Mlp, ub));
-            }
-
-            int outputAt = p.OutputDevice < 0 && offload ? 0 : p.OutputDevice;
-            if (outputAt == d)
-                output = ub * model.VocabSize * F32 + ub * h * F32 + (p.OutputDevice < 0 ? hostMatrix : 0);
-            long peak = Math.Max(any ? Math.Max(attention, baseLive + ffn) : 0, output);
-            if (d == 0 && hostMatrix > 0 && any)
-                peak = Math.Max(peak, baseLive + ffn + hostMatrix);
+            long output = outputAt == d ? ub * model.VocabSize * F32 + ub * h * F32 + (p.OutputDevice < 0 ? hostMatrix : 0) : 0;
+            long peak = Math.Max(any[d + 1] ? Math.Max(attention[d + 1], baseLive + ffn[d + 1]) : 0, output);
+            if (d == 0 && hostMatrix > 0 && any[d + 1])
+                peak = Math.Max(peak, baseLive + ffn[d + 1] + hostMatrix);
+            long copies = 0;
             if (pipelineParallel && d >= 0 && peak > 0)
                 // each GPU keeps 4 copies of its split's inputs: the first the f32 masks and embeddings from the CPU,
                 // the others the previous GPU's activations and the masks as flash attention reads them (f16)
-                peak += 4 * (ub * h * F32 + maskBytes / (d > 0 && s.FlashAttention ? 2 : 1));
-            bytes[d + 1] = peak;
-            why[d + 1] = $"max(attention {Mib(attention)}, ffn {Mib(ffn)}) + residual {Mib(baseLive)}, output {Mib(output)}, weight copy {Mib(d == 0 ? hostMatrix : 0)}";
+                copies = 4 * (ub * h * F32 + maskBytes / (d > 0 && s.FlashAttention ? 2 : 1));
+            bytes[d + 1] = peak + copies;
+            terms[d + 1] = new(attention[d + 1], baseLive + ffn[d + 1], output, d == 0 ? hostMatrix : 0, copies);
         }
 
         if (devices > 0)
@@ -104,10 +108,10 @@ internal static class LlamaCppComputeBuffers
             bool cpuLayers = p.OffloadedLayers < model.Layers.Length;
             long host = maskBytes * copies + embeddings + (cpuLayers && offload ? ub * h * F32 : 0);
             bytes[0] = (offload ? 0 : bytes[0]) + host;
-            why[0] = $"{copies} × KQ masks {Mib(maskBytes)} + embeddings {Mib(embeddings)}" + (offload ? "" : " + CPU layers");
+            terms[0] = terms[0] with { Inputs = maskBytes * copies + embeddings };
         }
 
-        return new LlamaCppCompute(bytes, why);
+        return new LlamaCppCompute(bytes, terms);
     }
 
     /// <summary>
@@ -169,5 +173,4 @@ internal static class LlamaCppComputeBuffers
         _ => 0,
     };
 
-    private static string Mib(long b) => $"{b / 1048576.0:0.##} MiB";
 }

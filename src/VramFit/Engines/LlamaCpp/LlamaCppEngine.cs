@@ -65,8 +65,10 @@ public sealed class LlamaCppEngine : IEngineModel
                     Category = MemoryCategory.Activations,
                     Bytes = compute.BytesPerDevice[d + 1],
                     Device = d < 0 ? HostName(s) : LlamaCppBuffers.Device(s.Backend, d),
-                    Formula = compute.Formula[d + 1],
-                    Inputs = [new("n_ubatch", s.UbatchSize), new("n_ctx", nCtx), new("n_vocab", model.VocabSize), new("flash_attn", s.FlashAttention ? 1 : 0)],
+                    Formula = d < 0
+                        ? "graph inputs (KQ masks × pipeline copies, gathered embeddings) [+ CPU layers' live set without op offload]"
+                        : "max(attention live set, residual + FFN live set, logits + hidden state, residual + FFN + host weight copy) + pipeline input copies",
+                    Inputs = ComputeInputs(compute.Terms[d + 1], s, nCtx, model.VocabSize),
                     Origin = "llama.cpp src/llama-context.cpp graph_reserve + ggml-alloc (peak of live tensors)",
                 });
         long outputBytes = (long)model.VocabSize * 4 * Math.Max(1, s.Parallel);
@@ -106,6 +108,13 @@ public sealed class LlamaCppEngine : IEngineModel
         };
         return report with { PrintedFigures = LlamaCppPrintedFigures.From(items, caches, s, p) };
     }
+
+    private static ImmutableArray<FormulaInput> ComputeInputs(LlamaCppComputeTerms t, LlamaCppSettings s, long nCtx, int vocab) =>
+    [
+        new("n_ubatch", s.UbatchSize), new("n_ctx", nCtx), new("n_vocab", vocab), new("flash_attn", s.FlashAttention ? 1 : 0),
+        new("attention", t.Attention / Mib, "MiB"), new("residual + ffn", t.Ffn / Mib, "MiB"), new("logits + hidden", t.Output / Mib, "MiB"),
+        new("host weight copy", t.WeightCopy / Mib, "MiB"), new("pipeline input copies", t.InputCopies / Mib, "MiB"), new("graph inputs", t.Inputs / Mib, "MiB"),
+    ];
 
     private static LlamaCppBackend DefaultBackend(Accelerator gpu) => gpu.Vendor switch
     {

@@ -16,30 +16,41 @@ internal static class LlamaCppPrintedFigures
 
     public static ImmutableDictionary<string, double> From(List<MemoryItem> items, List<LlamaCppCache> caches, LlamaCppSettings s, LlamaCppPlacement p)
     {
-        var f = ImmutableDictionary.CreateBuilder<string, double>(StringComparer.Ordinal);
+        var f = new Dictionary<string, double>(64, StringComparer.Ordinal);
         var gpus = new HashSet<string>(StringComparer.Ordinal);
         for (int d = 0; d < p.Devices; d++)
             gpus.Add(LlamaCppBuffers.Device(s.Backend, d));
-        foreach (var i in items.Where(i => i.Category == MemoryCategory.Weights))
-            f[$"model_buffer_mib.{i.Device}"] = i.Bytes / Mib;
-        foreach (var i in items.Where(i => i.Category == MemoryCategory.Activations))
-            f[$"compute_buffer_mib.{i.Device}"] = i.Bytes / Mib;
-        foreach (var i in items.Where(i => i.Category == MemoryCategory.Output))
-            f[$"output_buffer_mib.{i.Device}"] = i.Bytes / Mib;
-
-        foreach (var i in items.Where(i => i.Category == MemoryCategory.RecurrentState))
-            f[$"rs_buffer_mib.{i.Device}"] = i.Bytes / Mib;
-
+        var kvIndex = new Dictionary<string, int>(StringComparer.Ordinal);
         bool two = caches.Count > 1;
-        var kvByDevice = items.Where(i => i.Category == MemoryCategory.KvCache).GroupBy(i => i.Device, StringComparer.Ordinal);
-        foreach (var g in kvByDevice)
+        foreach (var i in items)
         {
-            var list = g.ToList();
-            if (list.Count == 1 && !two)
-                f[$"kv_buffer_mib.{g.Key}"] = list[0].Bytes / Mib;
-            else
-                for (int c = 0; c < list.Count; c++)
-                    f[$"kv_buffer_mib.{g.Key}[{c}]"] = list[c].Bytes / Mib;
+            double mib = i.Bytes / Mib;
+            string device = gpus.Contains(i.Device) ? i.Device : "Host";
+            switch (i.Category)
+            {
+                case MemoryCategory.Weights:
+                    f["model_buffer_mib." + i.Device] = mib;
+                    Accumulate(f, "memory_breakdown_mib." + device + ".model", mib);
+                    break;
+                case MemoryCategory.Activations:
+                    f["compute_buffer_mib." + i.Device] = mib;
+                    Accumulate(f, "memory_breakdown_mib." + device + ".compute", mib);
+                    break;
+                case MemoryCategory.Output:
+                    f["output_buffer_mib." + i.Device] = mib;
+                    break;
+                case MemoryCategory.RecurrentState:
+                    f["rs_buffer_mib." + i.Device] = mib;
+                    Accumulate(f, "memory_breakdown_mib." + device + ".context", mib);
+                    break;
+                case MemoryCategory.KvCache:
+                    // one line per cache and buffer; "[i]" in cache order when an iSWA model has two
+                    int n = kvIndex.GetValueOrDefault(i.Device);
+                    kvIndex[i.Device] = n + 1;
+                    f[two ? $"kv_buffer_mib.{i.Device}[{n}]" : "kv_buffer_mib." + i.Device] = mib;
+                    Accumulate(f, "memory_breakdown_mib." + device + ".context", mib);
+                    break;
+            }
         }
 
         for (int c = 0; c < caches.Count; c++)
@@ -51,26 +62,12 @@ internal static class LlamaCppPrintedFigures
             f[$"kv_cells{suffix}"] = caches[c].Cells;
         }
 
-        // llama_memory_breakdown_print: per GPU model / context (KV) / compute; every host buffer under "Host"
-        foreach (var i in items.Where(i => i.Category != MemoryCategory.Overhead))
-        {
-            string device = gpus.Contains(i.Device) ? i.Device : "Host";
-            string column = i.Category switch
-            {
-                MemoryCategory.Weights => "model",
-                MemoryCategory.KvCache or MemoryCategory.RecurrentState => "context",
-                MemoryCategory.Activations => "compute",
-                _ => "",
-            };
-            if (column.Length == 0)
-                continue;
-            var key = $"memory_breakdown_mib.{device}.{column}";
-            f[key] = f.GetValueOrDefault(key) + i.Bytes / Mib;
-        }
-
         foreach (var d in gpus.Append("Host"))
             foreach (var column in new[] { "model", "context", "compute" })
                 f.TryAdd($"memory_breakdown_mib.{d}.{column}", 0);
-        return f.ToImmutable();
+        return f.ToImmutableDictionary(StringComparer.Ordinal);
     }
+
+    private static void Accumulate(Dictionary<string, double> f, string key, double mib) =>
+        f[key] = f.GetValueOrDefault(key) + mib;
 }
