@@ -71,15 +71,15 @@ public sealed class LlamaCppEngine : IEngineModel
                     Inputs = ComputeInputs(compute.Terms[d + 1], s, nCtx, model.VocabSize),
                     Origin = "llama.cpp src/llama-context.cpp graph_reserve + ggml-alloc (peak of live tensors)",
                 });
-        long outputBytes = (long)model.VocabSize * 4 * Math.Max(1, s.Parallel);
+        long outputBytes = ((long)model.VocabSize + (s.Embeddings ? model.HiddenSize : 0)) * 4 * Math.Max(1, s.Parallel);
         items.Add(new MemoryItem
         {
             Name = "output buffer (logits)",
             Category = MemoryCategory.Output,
             Bytes = outputBytes,
             Device = p.Devices > 0 && (p.OutputDevice >= 0 || !v.CpuKvInPlainCpuBuffer) ? HostName(s) : "CPU",
-            Formula = "n_vocab × 4 B × n_seq_max",
-            Inputs = [new("n_vocab", model.VocabSize), new("n_seq_max", Math.Max(1, s.Parallel))],
+            Formula = "(n_vocab [+ n_embd with --embeddings]) × 4 B × n_seq_max",
+            Inputs = [new("n_vocab", model.VocabSize), new("n_embd", s.Embeddings ? model.HiddenSize : 0), new("n_seq_max", Math.Max(1, s.Parallel))],
             Origin = "llama.cpp src/llama-context.cpp output_reserve",
         });
         for (int d = 0; d < p.Devices && s.Backend != LlamaCppBackend.Metal; d++)

@@ -24,15 +24,16 @@ internal sealed class LlamaCppPlacement
         // over the GPUs, in one "CUDA_Split" buffer (llama-model.cpp: LLAMA_SPLIT_MODE_ROW uses split_buft)
         int devices = gpus;
         int layerDevices = s.SplitMode is "none" or "row" ? Math.Min(gpus, 1) : gpus;
+        int mainOffset = layerDevices == 1 && gpus > 1 ? s.MainGpu : 0;
         var splits = Splits(layerDevices, s.TensorSplit);
         int ngl = gpus == 0 ? 0 : Math.Max(0, s.GpuLayers);
         int start = v.OutputCountsAsLayer ? Math.Max(layerCount + 1 - ngl, 0) : Math.Max(layerCount - ngl, 0);
         int active = layerDevices == 0 ? 0 : Math.Min(ngl, layerCount + 1);
         for (int il = 0; il < layerCount; il++)
-            layerDevice[il] = il < start || il - start >= active ? -1 : Upper(splits, (float)(il - start) / active);
+            layerDevice[il] = il < start || il - start >= active ? -1 : Upper(splits, (float)(il - start) / active) + mainOffset;
         OutputDevice = v.OutputCountsAsLayer
-            ? (layerCount < start || layerCount - start >= active ? -1 : Upper(splits, (float)(layerCount - start) / active))
-            : (ngl > layerCount && layerDevices > 0 ? Upper(splits, (float)(active - 1) / active) : -1);
+            ? (layerCount < start || layerCount - start >= active ? -1 : Upper(splits, (float)(layerCount - start) / active) + mainOffset)
+            : (ngl > layerCount && layerDevices > 0 ? Upper(splits, (float)(active - 1) / active) + mainOffset : -1);
         Devices = devices;
         overrides = BuildOverrides(s, layerCount);
         cpuMoeLayers = s.CpuMoeLayers;

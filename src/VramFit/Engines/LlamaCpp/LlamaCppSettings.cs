@@ -47,6 +47,12 @@ public sealed record LlamaCppSettings
     public required int Devices { get; init; }
     public required LlamaCppBackend Backend { get; init; }
     public required int MlaUse { get; init; }
+
+    /// <summary>--main-gpu: the GPU of every layer with split_mode none or row.</summary>
+    public required int MainGpu { get; init; }
+
+    /// <summary>--embeddings: the output buffer also holds n_embd floats per output.</summary>
+    public required bool Embeddings { get; init; }
     public required bool OpOffload { get; init; }
 
     /// <summary>ik_llama.cpp -fmoe: fused MoE up/gate kernel.</summary>
@@ -88,6 +94,8 @@ public sealed record LlamaCppSettings
             Devices = devices,
             Backend = backend,
             MlaUse = s.GetInt("mla_use", 0, 0, 3),
+            MainGpu = s.GetInt("main_gpu", 0, 0, Math.Max(0, devices - 1)),
+            Embeddings = s.GetBool("embeddings", false),
             OpOffload = !s.GetBool("no_op_offload", false),
             FusedMoe = ikLlama && s.GetBool("fused_moe", false),
         };

@@ -210,3 +210,22 @@ public class LlamaCppEngineTests
         Assert.Equal("ik_llama.cpp", EngineCatalog.Get("ik_llama.cpp").Id);
     }
 }
+
+public class LlamaCppMainGpuTests
+{
+    [Fact]
+    public void Split_mode_none_puts_every_layer_on_the_main_gpu()
+    {
+        var r = LlamaCppEngineTests.Estimate(Glm4_32B(), 2, false, ("ctx_size", "8192"), ("split_mode", "none"), ("main_gpu", "1"));
+        Assert.Equal(488.0, r.PrintedFigures["kv_buffer_mib.CUDA1"], 6);
+        Assert.False(r.PrintedFigures.ContainsKey("kv_buffer_mib.CUDA0"));
+    }
+
+    [Fact]
+    public void Embeddings_add_n_embd_floats_per_output()
+    {
+        var plain = LlamaCppEngineTests.Estimate(Glm4_32B(), 1, false, ("ctx_size", "4096"));
+        var embd = LlamaCppEngineTests.Estimate(Glm4_32B(), 1, false, ("ctx_size", "4096"), ("embeddings", "true"));
+        Assert.Equal(6144 * 4 / 1048576.0, embd.PrintedFigures["output_buffer_mib.CUDA_Host"] - plain.PrintedFigures["output_buffer_mib.CUDA_Host"], 9);
+    }
+}
