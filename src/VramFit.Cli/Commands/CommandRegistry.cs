@@ -18,5 +18,7 @@ internal static class CommandRegistry
         GpusCommand.Create(context),
         MeasureCommand.Create(context),
         ModelsCommand.Create(context),
+        ValidateCommand.Create(context),
+        ExplainLogCommand.Create(context),
     ];
 }

@@ -11,5 +11,7 @@ internal static class BuiltInEngines
         new Sglang.SglangEngine(),
         new TensorRtLlm.TensorRtLlmEngine(),
         new Tgi.TgiEngine(),
+        new LlamaCpp.LlamaCppEngine(),
+        new LlamaCpp.LlamaCppEngine(ikLlama: true),
     ];
 }

@@ -1,0 +1,161 @@
+using System.Collections.Immutable;
+using System.Globalization;
+using VramFit.Errors;
+using VramFit.Numerics;
+
+namespace VramFit.Engines.LlamaCpp;
+
+/// <summary>GPU backend of a llama.cpp build; decides buffer names ("CUDA0", "Vulkan0", "Metal" …).</summary>
+public enum LlamaCppBackend
+{
+    Cuda,
+    Rocm,
+    Vulkan,
+    Sycl,
+    Metal,
+    Cpu,
+}
+
+/// <summary>
+/// llama.cpp's settings as its options name them (common/arg.cpp), with llama.cpp's defaults. Parsed once per
+/// estimate; every value is validated and names the option on error.
+/// </summary>
+public sealed record LlamaCppSettings
+{
+    /// <summary>Every setting name the engine understands.</summary>
+    public static IReadOnlyCollection<string> Names { get; } = ImmutableSortedSet.Create(StringComparer.Ordinal,
+        "ctx_size", "batch_size", "ubatch_size", "flash_attn", "cache_type_k", "cache_type_v", "parallel", "kv_unified",
+        "n_gpu_layers", "split_mode", "tensor_split", "main_gpu", "override_tensor", "n_cpu_moe", "cpu_moe", "swa_full",
+        "no_kv_offload", "mmap", "no_mmap", "devices", "backend", "build", "mla_use", "embeddings", "no_op_offload", "fused_moe");
+
+    public required int CtxSize { get; init; }
+    public required int BatchSize { get; init; }
+    public required int UbatchSize { get; init; }
+    public required bool FlashAttention { get; init; }
+    public required GgmlTypeTraits CacheTypeK { get; init; }
+    public required GgmlTypeTraits CacheTypeV { get; init; }
+    public required int Parallel { get; init; }
+    public required bool KvUnified { get; init; }
+    public required int GpuLayers { get; init; }
+    public required string SplitMode { get; init; }
+    public required ImmutableArray<double> TensorSplit { get; init; }
+    public required ImmutableArray<(string Pattern, string Buffer)> Overrides { get; init; }
+    public required int CpuMoeLayers { get; init; }
+    public required bool SwaFull { get; init; }
+    public required bool KvOffload { get; init; }
+    public required bool Mmap { get; init; }
+    public required int Devices { get; init; }
+    public required LlamaCppBackend Backend { get; init; }
+    public required int MlaUse { get; init; }
+
+    /// <summary>--main-gpu: the GPU of every layer with split_mode none or row.</summary>
+    public required int MainGpu { get; init; }
+
+    /// <summary>--embeddings: the output buffer also holds n_embd floats per output.</summary>
+    public required bool Embeddings { get; init; }
+    public required bool OpOffload { get; init; }
+
+    /// <summary>ik_llama.cpp -fmoe: fused MoE up/gate kernel.</summary>
+    public required bool FusedMoe { get; init; }
+
+    /// <summary>Reads settings; <paramref name="defaultDevices"/> and <paramref name="defaultBackend"/> come from the deployment.</summary>
+    public static LlamaCppSettings From(EngineSettings s, Workload w, int defaultDevices, LlamaCppBackend defaultBackend, bool ikLlama)
+    {
+        s.EnsureKnown(ikLlama ? "ik_llama.cpp" : "llama.cpp", Names);
+        int ctx = s.GetInt("ctx_size", (int)Math.Min(w.ContextTokens ?? 4096, int.MaxValue), 0, 1 << 26);
+        int batch = s.GetInt("batch_size", 2048, 1, 1 << 20);           // common.h n_batch = 2048
+        int ubatch = s.GetInt("ubatch_size", 512, 1, 1 << 20);          // common.h n_ubatch = 512
+        var kv = w.KvCacheType is { } t && GgmlTypes.TryParse(t, out _) ? t : "f16";
+        var typeK = CacheType(s, "cache_type_k", kv);
+        var typeV = CacheType(s, "cache_type_v", kv);
+        // --flash-attn defaults to "auto" (on where supported) since 2025-08; ik_llama.cpp defaults to off
+        bool fa = s.GetBool("flash_attn", w.Attention is { } a ? a == "flash" : !ikLlama);
+        int devices = s.GetInt("devices", defaultDevices, 0, 64);
+        var backend = devices == 0 ? LlamaCppBackend.Cpu : ParseBackend(s.GetString("backend"), defaultBackend);
+        return new LlamaCppSettings
+        {
+            CtxSize = ctx,
+            BatchSize = batch,
+            UbatchSize = Math.Min(ubatch, batch),
+            FlashAttention = fa,
+            CacheTypeK = typeK,
+            CacheTypeV = typeV,
+            Parallel = s.GetInt("parallel", w.Batch ?? 1, 1, 4096),
+            KvUnified = s.GetBool("kv_unified", false),
+            GpuLayers = s.GetInt("n_gpu_layers", 999, -1, 1 << 20) is var ngl && ngl < 0 ? 999 : ngl,
+            SplitMode = (s.GetString("split_mode") ?? "layer").Trim().ToLowerInvariant() is var sm && sm is "layer" or "row" or "none" or "graph"
+                ? sm : throw new InvalidSettingException("split_mode", $"'{sm}' is not one of none, layer, row"),
+            TensorSplit = Split(s.GetString("tensor_split")),
+            Overrides = ParseOverrides(s.GetString("override_tensor")),
+            CpuMoeLayers = s.GetBool("cpu_moe", false) ? 1 << 20 : s.GetInt("n_cpu_moe", 0, 0, 1 << 20),
+            SwaFull = s.GetBool("swa_full", false),
+            KvOffload = !s.GetBool("no_kv_offload", false),
+            Mmap = s.Has("no_mmap") ? !s.GetBool("no_mmap", false) : s.GetBool("mmap", true),
+            Devices = devices,
+            Backend = backend,
+            MlaUse = s.GetInt("mla_use", 0, 0, 3),
+            MainGpu = s.GetInt("main_gpu", 0, 0, Math.Max(0, devices - 1)),
+            Embeddings = s.GetBool("embeddings", false),
+            OpOffload = !s.GetBool("no_op_offload", false),
+            FusedMoe = ikLlama && s.GetBool("fused_moe", false),
+        };
+    }
+
+    private static GgmlTypeTraits CacheType(EngineSettings s, string name, string fallback)
+    {
+        var text = s.GetString(name) ?? fallback;
+        // ipex-llm's "i8" is an 8-bit integer cache of one byte per element
+        if (text.Trim().Equals("i8", StringComparison.OrdinalIgnoreCase))
+            return GgmlTypes.Get(GgmlType.I8);
+        if (!GgmlTypes.TryParse(text.Trim(), out var t))
+            throw new InvalidSettingException(name, $"'{text}' is not a ggml type (f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, iq4_nl, f32)");
+        return t;
+    }
+
+    private static LlamaCppBackend ParseBackend(string? text, LlamaCppBackend fallback) => (text ?? "").Trim().ToLowerInvariant() switch
+    {
+        "" => fallback,
+        "cuda" => LlamaCppBackend.Cuda,
+        "rocm" or "hip" => LlamaCppBackend.Rocm,
+        "vulkan" => LlamaCppBackend.Vulkan,
+        "sycl" => LlamaCppBackend.Sycl,
+        "metal" => LlamaCppBackend.Metal,
+        "cpu" => LlamaCppBackend.Cpu,
+        var other => throw new InvalidSettingException("backend", $"'{other}' is not one of cuda, rocm, vulkan, sycl, metal, cpu"),
+    };
+
+    private static ImmutableArray<double> Split(string? text)
+    {
+        if (string.IsNullOrWhiteSpace(text))
+            return [];
+        var parts = text.Split([',', '/', '\n'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var values = ImmutableArray.CreateBuilder<double>();
+        foreach (var p in parts)
+        {
+            if (!double.TryParse(p, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) || v < 0 || double.IsNaN(v))
+                throw new InvalidSettingException("tensor_split", $"'{p}' is not a non-negative number");
+            values.Add(v);
+        }
+
+        return values.Sum() > 0 ? values.ToImmutable() : throw new InvalidSettingException("tensor_split", "all proportions are zero");
+    }
+
+    /// <summary>"-ot pattern=buffer" pairs; several given as a JSON-like list or separated by ',' / newlines.</summary>
+    private static ImmutableArray<(string, string)> ParseOverrides(string? text)
+    {
+        if (string.IsNullOrWhiteSpace(text))
+            return [];
+        var result = ImmutableArray.CreateBuilder<(string, string)>();
+        char separator = text.Contains('\n', StringComparison.Ordinal) ? '\n' : ',';
+        foreach (var raw in text.Split(separator, StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var item = raw.Trim('[', ']', '"', ' ');
+            int eq = item.LastIndexOf('=');
+            if (eq <= 0 || eq == item.Length - 1)
+                throw new InvalidSettingException("override_tensor", $"'{item}' is not <tensor regex>=<buffer type>");
+            result.Add((item[..eq], item[(eq + 1)..].Trim()));
+        }
+
+        return result.ToImmutable();
+    }
+}

@@ -1,0 +1,83 @@
+using VramFit.Models;
+using VramFit.Numerics;
+
+namespace VramFit.Engines.LlamaCpp;
+
+/// <summary>
+/// The tensors llama.cpp loads for a model: exact from <see cref="ModelDescription.Checkpoint"/> when the GGUF
+/// header was read, else estimated from the tensor inventory with llama-quant.cpp's per-tensor type choice
+/// (<see cref="LlamaCppQuantMix"/>), optionally calibrated to the file's size.
+/// </summary>
+public static class LlamaCppTensors
+{
+    /// <summary>
+    /// Estimates the stored tensors of a GGUF of <paramref name="model"/> whose file type is the model's
+    /// <see cref="ModelDescription.CheckpointFormat"/> name ("Q4_K_M"). With <paramref name="fileSizeBytes"/>, the
+    /// block-quantized tensors of the repeating layers are scaled so that the tensors sum to the file size (the
+    /// mix of a "UD" or imatrix-tuned file differs from the stock recipe, the file size does not lie); when the
+    /// file type is unknown to mainline (ik_llama.cpp's IQ4_K, IQ2_K_R4 …) every quantized tensor gets the file's
+    /// average bits per weight.
+    /// </summary>
+    public static Checkpoint Estimate(ModelDescription model, long? fileSizeBytes = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        var inventory = TensorInventory.Build(model);
+        string ftype = FileTypeOf(model);
+        var main = Sources.Gguf.LlamaFileTypes.MainType(ftype);
+        int layers = model.RepeatingLayerCount;
+        var types = new GgmlType?[inventory.Length];
+        var bytes = new long[inventory.Length];
+        long fixedBytes = 0, scalable = 0;
+        for (int i = 0; i < inventory.Length; i++)
+        {
+            var t = inventory[i];
+            if (main is { } m)
+            {
+                var type = LlamaCppQuantMix.TypeOf(t, ftype, m, layers, model.TiedEmbeddings);
+                types[i] = type;
+                bytes[i] = LlamaCppQuantMix.Bytes(t, type);
+                bool scales = t.Layer >= 0 && GgmlTypes.Get(type).BlockSize > 1;
+                if (scales) scalable += bytes[i]; else fixedBytes += bytes[i];
+            }
+            else
+            {
+                bool f32 = (t.Rows == 1 && t.Experts == 1) || LlamaCppQuantMix.TypeOf(t, "Q8_0", GgmlType.Q8_0, layers) == GgmlType.F32;
+                types[i] = f32 ? GgmlType.F32 : null;
+                bytes[i] = f32 ? t.Elements * 4 : t.Elements;        // unknown types: placeholder 1 B/weight, scaled below
+                if (f32) fixedBytes += bytes[i]; else scalable += bytes[i];
+            }
+        }
+
+        if (main is null && fileSizeBytes is null)
+            throw new Errors.ModelDescriptionException($"file type '{ftype}' is not a mainline llama.cpp type; the file size is needed to estimate its tensors");
+        double scale = fileSizeBytes is { } size && scalable > 0 && size > fixedBytes
+            ? (double)(size - fixedBytes) / scalable
+            : 1.0;
+        var tensors = new List<CheckpointTensor>(inventory.Length);
+        for (int i = 0; i < inventory.Length; i++)
+        {
+            var t = inventory[i];
+            bool scaled = types[i] is not { } ty ? true : t.Layer >= 0 && GgmlTypes.Get(ty).BlockSize > 1;
+            long b = scaled ? (long)Math.Round(bytes[i] * scale) : bytes[i];
+            tensors.Add(new CheckpointTensor(t.Name, types[i]?.ToString().ToLowerInvariant() ?? ftype.ToLowerInvariant(), t.Layer, t.Elements, b, t.Elements));
+        }
+
+        return new Checkpoint(CheckpointFormat.Gguf, tensors, fileSizeBytes is null ? $"{ftype} (estimated mix)" : $"{ftype} (estimated mix, calibrated to file size)");
+    }
+
+    /// <summary>The model's tensors as llama.cpp would load them (exact when the checkpoint is known).</summary>
+    internal static Checkpoint For(ModelDescription model, WeightFormat? whatIf)
+    {
+        if (whatIf is { Kind: WeightFormatKind.Ggml } w)
+            return Estimate(model.WithCheckpoint(null).WithFormat(w with { Name = w.Name.ToUpperInvariant() }));
+        return model.Checkpoint ?? Estimate(model);
+    }
+
+    /// <summary>The llama.cpp file type of a model: its GGUF ftype, else the dense dtype it would be converted to.</summary>
+    private static string FileTypeOf(ModelDescription model) => model.CheckpointFormat switch
+    {
+        { Kind: WeightFormatKind.Ggml } f => f.Name,
+        // convert_hf_to_gguf.py keeps bf16 checkpoints as BF16 with --outtype auto, anything else as F16
+        _ => model.Dtype == ScalarType.BF16 ? "BF16" : model.Dtype == ScalarType.F32 ? "F32" : "F16",
+    };
+}

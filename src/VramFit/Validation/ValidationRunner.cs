@@ -1,0 +1,194 @@
+using System.Collections.Immutable;
+using VramFit.Engines;
+using VramFit.Engines.LlamaCpp;
+using VramFit.Errors;
+using VramFit.Hardware;
+using VramFit.Models;
+using VramFit.Reports;
+using VramFit.Sources.Gguf;
+using VramFit.Sources.HfConfig;
+
+namespace VramFit.Validation;
+
+/// <summary>
+/// Estimates every validation case with the engine model its "engine" names and compares the figures the engine
+/// would print (<see cref="MemoryReport.PrintedFigures"/>) with those it printed. A case the library cannot
+/// handle is reported "skipped" with the reason, never dropped.
+/// </summary>
+public static class ValidationRunner
+{
+    /// <summary>Runs every case of the given files (optionally only one engine) into one report.</summary>
+    public static ValidationReport RunFiles(IEnumerable<string> files, string? engine = null) =>
+        Run(files.SelectMany(ValidationCaseReader.ReadFile), engine);
+
+    /// <summary>Runs cases into a report; <paramref name="engine"/> keeps only cases of that engine.</summary>
+    public static ValidationReport Run(IEnumerable<ValidationCase> cases, string? engine = null)
+    {
+        var results = new List<CaseResult>();
+        foreach (var c in cases)
+            if (engine is null || string.Equals(c.Engine, engine, StringComparison.OrdinalIgnoreCase))
+                results.Add(RunCase(c));
+        return ValidationReport.From(results);
+    }
+
+    /// <summary>Estimates one case.</summary>
+    public static CaseResult RunCase(ValidationCase c)
+    {
+        ArgumentNullException.ThrowIfNull(c);
+        var families = c.Observed.Select(o => FigureResult.FamilyOf(o.Name)).Distinct(StringComparer.Ordinal).ToImmutableArray();
+        CaseResult Skip(string reason) => new(c.Id, c.Engine, CaseResult.Skipped, reason, []) { ObservedFamilies = families };
+
+        IEngineModel engine;
+        try
+        {
+            engine = EngineCatalog.Get(c.Engine);
+        }
+        catch (VramFitException)
+        {
+            return Skip($"engine {c.Engine} not modelled yet");
+        }
+
+        if (c.Observed.IsEmpty)
+            return Skip("no observed figures");
+        MemoryReport report;
+        try
+        {
+            var model = ResolveModel(c, out var missing);
+            if (model is null)
+                return Skip(missing!);
+            var request = new EstimateRequest(model, Deployment(c), new Workload(), Settings(c, engine));
+            report = engine.Estimate(request);
+        }
+        catch (VramFitException e)
+        {
+            return Skip(e.Message);
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException or OverflowException or ArithmeticException or IndexOutOfRangeException or NullReferenceException)
+        {
+            // a bug in an engine model must not hide the other cases of the scoreboard: report it on this case
+            return Skip($"internal error: {e.GetType().Name}: {e.Message}");
+        }
+
+        var predicted = AliasDevices(report.PrintedFigures, c.Observed);
+        var figures = ImmutableArray.CreateBuilder<FigureResult>();
+        foreach (var o in c.Observed)
+        {
+            double? p = predicted.TryGetValue(o.Name, out var v) ? v : null;
+            figures.Add(new FigureResult(o.Name, o.Value, p is { } x ? Math.Round(x, 4) : null, p is { } y ? ValidationReport.ErrorPct(o.Value, y) : null));
+        }
+
+        return new CaseResult(c.Id, c.Engine, CaseResult.Ok, null, figures.ToImmutable()) { ObservedFamilies = families };
+    }
+
+    private static ModelDescription? ResolveModel(ValidationCase c, out string? skipReason)
+    {
+        skipReason = null;
+        if (c.Gguf is { } gguf)
+        {
+            var model = GgufModelTranslator.Translate(gguf, c.Id);
+            // metadata-only cases: tensor sizes from llama-quant's type choice, calibrated to the file's size
+            if (model.Checkpoint is null && gguf.GetLong("file_size_bytes") is { } size && size > 0)
+                model = model.WithCheckpoint(LlamaCppTensors.Estimate(model, size));
+            return model;
+        }
+
+        if (c.HfConfig is { } config)
+            return HfConfigReader.Read(new HfConfig(config, c.HfId), c.HfId ?? c.Id, "validation case");
+        if (c.HfId is { } id)
+        {
+            if (ModelCatalog.TryFind(id) is { } entry)
+                return entry.Describe();
+            skipReason = $"model not in catalog: {id}";
+            return null;
+        }
+
+        if (c.GgufFile is { } file)
+        {
+            skipReason = $"gguf_file cases need the GGUF header reader, not available to the validator yet ({file})";
+            return null;
+        }
+
+        skipReason = "the case describes no model (gguf, gguf_file, hf_config or hf_id)";
+        return null;
+    }
+
+    private static EngineSettings Settings(ValidationCase c, IEngineModel engine)
+    {
+        var known = engine.SettingNames;
+        // only the settings the engine model uses; sampling, threads, paths … do not change memory
+        var settings = new EngineSettings(c.Params.Where(p => known.Contains(p.Key.Replace('-', '_'))));
+        if (c.EngineVersion is { } version)
+        {
+            if (known.Contains("build"))
+                settings = settings.WithDefault("build", version);
+            else if (known.Contains("engine_version"))
+                settings = settings.WithDefault("engine_version", version);
+        }
+
+        if (known.Contains("backend") && BackendFromBufferNames(c.Observed) is { } backend)
+            settings = settings.WithDefault("backend", backend);
+        return settings;
+    }
+
+    /// <summary>The GPU backend as the printed buffer names reveal it ("Vulkan0", "SYCL_Host", "Metal").</summary>
+    private static string? BackendFromBufferNames(ImmutableArray<ObservedFigure> observed)
+    {
+        foreach (var (prefix, backend) in new[] { ("Vulkan", "vulkan"), ("SYCL", "sycl"), ("Metal", "metal"), ("ROCm", "rocm"), ("CUDA", "cuda") })
+            if (observed.Any(o => o.Name.Contains("." + prefix, StringComparison.Ordinal)))
+                return backend;
+        return null;
+    }
+
+    private static Deployment Deployment(ValidationCase c)
+    {
+        int count = c.Gpu?.Count ?? (c.Params.FirstOrDefault(p => p.Key == "devices").Value is { } d && int.TryParse(d, out var n) ? n : 1);
+        string name = c.Gpu?.Name ?? "unknown GPU";
+        var vendor = name.Contains("AMD", StringComparison.OrdinalIgnoreCase) || name.Contains("Radeon", StringComparison.OrdinalIgnoreCase) ? AcceleratorVendor.Amd
+            : name.Contains("Intel", StringComparison.OrdinalIgnoreCase) || name.Contains("Arc", StringComparison.Ordinal) ? AcceleratorVendor.Intel
+            : name.Contains("Apple", StringComparison.OrdinalIgnoreCase) || name.StartsWith('M') ? AcceleratorVendor.Apple
+            : AcceleratorVendor.Nvidia;
+        var gpu = new Accelerator
+        {
+            Id = "case-gpu",
+            Name = name,
+            Vendor = vendor,
+            MemoryBytes = (c.Gpu?.TotalMib ?? 81920) << 20,
+            MemoryBandwidthGBps = 0,
+        };
+        return new Deployment(gpu, Math.Max(1, count));
+    }
+
+    /// <summary>
+    /// Backends that name devices by their description (Vulkan: "AMD Radeon RX 7900 XTX (RADV NAVI31)") print
+    /// names no estimator can know; when the printed and predicted device names that do not match pair up one to
+    /// one, the predicted ones take the printed names (in order).
+    /// </summary>
+    private static IReadOnlyDictionary<string, double> AliasDevices(ImmutableDictionary<string, double> predicted, ImmutableArray<ObservedFigure> observed)
+    {
+        static string? Device(string name)
+        {
+            int dot = name.IndexOf('.');
+            if (dot < 0) return null;
+            var rest = name[(dot + 1)..];
+            int end = rest.IndexOfAny(['.', '[']);
+            return end < 0 ? rest : rest[..end];
+        }
+
+        static bool IsGpu(string d) => !d.StartsWith("CPU", StringComparison.Ordinal) && !d.EndsWith("_Host", StringComparison.Ordinal) && d != "Host" && !d.EndsWith("_Split", StringComparison.Ordinal);
+        var predictedDevices = predicted.Keys.Select(Device).OfType<string>().Where(IsGpu).ToHashSet(StringComparer.Ordinal);
+        var observedDevices = observed.Select(o => Device(o.Name)).OfType<string>().Where(IsGpu).ToHashSet(StringComparer.Ordinal);
+        var unmatchedPredicted = predictedDevices.Except(observedDevices).Order(StringComparer.Ordinal).ToList();
+        var unmatchedObserved = observedDevices.Except(predictedDevices).Order(StringComparer.Ordinal).ToList();
+        if (unmatchedPredicted.Count == 0 || unmatchedPredicted.Count != unmatchedObserved.Count)
+            return predicted;
+        var rename = unmatchedPredicted.Zip(unmatchedObserved).ToDictionary(p => p.First, p => p.Second, StringComparer.Ordinal);
+        var result = new Dictionary<string, double>(StringComparer.Ordinal);
+        foreach (var (key, value) in predicted)
+        {
+            var d = Device(key);
+            result[d is not null && rename.TryGetValue(d, out var to) ? key.Replace("." + d, "." + to, StringComparison.Ordinal) : key] = value;
+        }
+
+        return result;
+    }
+}
