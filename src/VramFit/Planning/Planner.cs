@@ -98,7 +98,8 @@ public static class Planner
             PeakGpuBytes = peak,
             MinHeadroomBytes = headroom,
             Performance = Price(candidate, request),
-            Replicas = Math.Max(1, request.TotalGpus / candidate.GpusPerReplica),
+            // replicas share the host: with part of the model on the CPU, a second copy competes for the same CPU and RAM
+            Replicas = candidate.GpuLayers is not null || candidate.CpuMoeLayers > 0 ? 1 : Math.Max(1, request.TotalGpus / candidate.GpusPerReplica),
             WeightQuality = QualityNotes.ForWeights(candidate.Format),
             KvQuality = QualityNotes.ForKvCache(candidate.KvCache),
             Notes = notes,
@@ -233,10 +234,22 @@ public static class Planner
                 ? new ParallelLayout { PipelineParallel = candidate.GpusPerReplica, MicroBatches = 1 }
                 : new ParallelLayout { TensorParallel = candidate.TensorParallel, PipelineParallel = candidate.PipelineParallel };
             var efficiency = EfficiencyFactors.Default with { StepOverheadSeconds = HostOverheadSeconds(candidate.Engine, request.Model) };
-            var perf = PerformanceModel.Create(profile, request.Gpu, KvScalar(candidate.KvCache, request.Model.Dtype), layout, efficiency, offload);
+            var kv = KvScalar(candidate.KvCache, request.Model.Dtype);
+            var perf = PerformanceModel.Create(profile, request.Gpu, kv, layout, efficiency, offload);
             long prompt = request.PromptTokens ?? Math.Max(1, request.ContextTokens / 2);
             int output = (int)Math.Clamp(request.ContextTokens - prompt, 1, int.MaxValue);
-            return perf.Estimate((int)Math.Min(prompt, int.MaxValue), output, request.Concurrency);
+            var estimate = perf.Estimate((int)Math.Min(prompt, int.MaxValue), output, request.Concurrency);
+            if (offload.IsActive)
+            {
+                // llama.cpp computes decode steps of host-resident layers on the CPU, but for batches of 32+ tokens
+                // it copies their weights to the GPU and computes there (ggml-backend op offload, on by default;
+                // --no-op-offload turns it off): prefill is priced as weights streamed over PCIe.
+                var prefill = PerformanceModel.Create(profile, request.Gpu, kv, layout, efficiency, offload with { Mode = OffloadMode.StreamOverPcie })
+                    .Estimate((int)Math.Min(prompt, int.MaxValue), output, request.Concurrency);
+                estimate = estimate with { TtftSeconds = prefill.TtftSeconds, Prefill = prefill.Prefill, PrefillTokensPerSecond = prefill.PrefillTokensPerSecond };
+            }
+
+            return estimate;
         }
         catch (VramFitException)
         {
