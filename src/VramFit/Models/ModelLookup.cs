@@ -12,8 +12,8 @@ public static class ModelLookup
     public const string Help =
         "A catalog id (see 'vramfit models'), a config.json, a folder, a .gguf file, or a Hugging Face id org/name[@rev][:file.gguf]";
 
-    /// <summary>GGUF metadata → description; set by the llama.cpp engine's translator.</summary>
-    public static Func<Sources.Gguf.GgufMetadata, string?, ModelDescription>? TranslateGguf { get; set; }
+    /// <summary>GGUF metadata → description (llama.cpp's per-architecture hyper-parameter keys).</summary>
+    private static readonly Func<Sources.Gguf.GgufMetadata, string?, ModelDescription> TranslateGguf = Sources.Gguf.GgufModelTranslator.Translate;
 
     public static ModelDescription Resolve(string spec, bool offline = false, IProgress<long>? progress = null) =>
         Open(spec, offline, progress).RequireDescription();
