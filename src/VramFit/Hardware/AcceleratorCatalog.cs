@@ -99,7 +99,7 @@ public static class AcceleratorCatalog
     {
         var key = Normalize(name);
         return All
-            .Select(a => (a.Id, Score: new[] { a.Id, a.Name }.Concat(a.Aliases).Max(n => CommonRun(key, Normalize(n)))))
+            .Select(a => (a.Id, Score: new[] { a.Id, a.Name }.Concat(a.Aliases).Max(n => TextSimilarity.LongestCommonRun(key, Normalize(n)))))
             .Where(p => p.Score > 0)
             .OrderByDescending(p => p.Score)
             .ThenBy(p => p.Id, StringComparer.Ordinal)
@@ -179,21 +179,6 @@ public static class AcceleratorCatalog
                 foreach (var key in Keys(alias))
                     map.TryAdd(key, a);
         return map.ToFrozenDictionary(StringComparer.Ordinal);
-    }
-
-    private static int CommonRun(string a, string b)
-    {
-        int best = 0;
-        for (int i = 0; i < a.Length; i++)
-            for (int j = 0; j < b.Length; j++)
-            {
-                int k = 0;
-                while (i + k < a.Length && j + k < b.Length && a[i + k] == b[j + k])
-                    k++;
-                best = Math.Max(best, k);
-            }
-
-        return best;
     }
 
     private static IReadOnlyList<Accelerator> Load()

@@ -71,27 +71,12 @@ public static class ModelCatalog
     {
         var key = new string((id ?? "").ToLowerInvariant().Where(char.IsLetterOrDigit).ToArray());
         var scored = Models.Value
-            .Select(m => (m.Id, Score: Overlap(key, new string(m.Id.ToLowerInvariant().Where(char.IsLetterOrDigit).ToArray()))))
+            .Select(m => (m.Id, Score: TextSimilarity.LongestCommonRun(key, new string(m.Id.ToLowerInvariant().Where(char.IsLetterOrDigit).ToArray()))))
             .OrderByDescending(p => p.Score)
             .Take(3)
             .Select(p => p.Id)
             .ToList();
         return scored.Count > 0 ? scored : ["(catalog empty)"];
-    }
-
-    private static int Overlap(string a, string b)
-    {
-        int best = 0;
-        for (int i = 0; i < a.Length; i++)
-            for (int j = 0; j < b.Length; j++)
-            {
-                int k = 0;
-                while (i + k < a.Length && j + k < b.Length && a[i + k] == b[j + k])
-                    k++;
-                best = Math.Max(best, k);
-            }
-
-        return best;
     }
 
     private static IReadOnlyList<CatalogModel> Load()
