@@ -276,9 +276,9 @@ $('run-plan').addEventListener('click', async () => {
       button.textContent = 'Copy command';
       button.className = 'copy-plan';
       button.addEventListener('click', async () => {
-        try { await navigator.clipboard.writeText(o.launchCommand || ''); } catch { /* insecure context */ }
         document.body.dataset.copied = o.launchCommand || '';
         button.textContent = 'copied';
+        try { await navigator.clipboard.writeText(o.launchCommand || ''); } catch { /* insecure context */ }
       });
       td.appendChild(button);
       tr.appendChild(td);

@@ -103,6 +103,7 @@ public sealed class BrowserTests(WebFixture web) : IClassFixture<WebFixture>, IA
         await page.WaitForSelectorAsync("body[data-plan=ready]", new PageWaitForSelectorOptions { Timeout = 60_000 });
         Assert.True(await page.Locator("#plan-table tbody tr").CountAsync() >= 1);
         await page.Locator("#plan-table button.copy-plan").First.ClickAsync();
+        await page.WaitForFunctionAsync("() => document.body.dataset.copied !== undefined");
         var copied = await page.EvaluateAsync<string>("() => document.body.dataset.copied");
         Assert.False(string.IsNullOrWhiteSpace(copied));
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Screenshots, "plan.png"), FullPage = true });
