@@ -76,11 +76,27 @@ internal static class EstimateEndpoints
         return Results.Json(new CurveDocument(axis, capacity, result), ApiJsonContext.Default.CurveDocument);
     }
 
-    /// <summary>Reads an uploaded config.json body (size-limited by Kestrel) into a description.</summary>
+    /// <summary>
+    /// Reads an uploaded model (size-limited by Kestrel) into a description: a config.json, or the head of a
+    /// .gguf file (<c>application/octet-stream</c>; the page sends only the first MiBs, with the real size in
+    /// <c>fileSize</c> so tensor bounds are checked against the whole file).
+    /// </summary>
     private static async Task<ModelDescription?> UploadedConfig(HttpRequest request)
     {
         if (request.ContentLength is 0)
             return null;
+        if (request.ContentType?.StartsWith("application/octet-stream", StringComparison.OrdinalIgnoreCase) == true)
+        {
+            using var buffer = new MemoryStream();
+            await request.Body.CopyToAsync(buffer, request.HttpContext.RequestAborted);
+            buffer.Position = 0;
+            long? fileSize = QueryBinding.Text(request.Query, "fileSize") is { } sizeText
+                ? (long.TryParse(sizeText, System.Globalization.CultureInfo.InvariantCulture, out var n) && n >= buffer.Length ? n : throw new BadRequestException($"fileSize: '{sizeText}' is not the file's size"))
+                : buffer.Length;
+            var gguf = Sources.Gguf.GgufReader.Read(buffer, "upload.gguf", fileSize);
+            return Sources.Gguf.GgufModelTranslator.Translate(gguf.Metadata, "upload").WithCheckpoint(gguf.Checkpoint);
+        }
+
         using var reader = new StreamReader(request.Body, Encoding.UTF8);
         var text = await reader.ReadToEndAsync(request.HttpContext.RequestAborted);
         return string.IsNullOrWhiteSpace(text) ? null : HfConfigReader.Parse(text, "upload", "upload");

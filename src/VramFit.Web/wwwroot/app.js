@@ -4,7 +4,8 @@ const $ = (id) => document.getElementById(id);
 const fields = ['model', 'gpu', 'gpus', 'nodes', 'engine', 'context', 'batch', 'quant', 'kv', 'attention'];
 const colors = { Weights: '#4c78a8', KvCache: '#f58518', RecurrentState: '#e45756', Activations: '#54a24b', Output: '#b279a2', Overhead: '#9d9da0' };
 const labels = { Weights: 'weights', KvCache: 'KV cache', RecurrentState: 'recurrent state', Activations: 'activations', Output: 'output', Overhead: 'overhead' };
-let uploadedConfig = null;
+let uploadedConfig = null;   // config.json text, or the head of a .gguf file (ArrayBuffer)
+let uploadedSize = 0;
 let seq = 0;
 
 function size(bytes) {
@@ -34,7 +35,9 @@ function restore() {
 }
 
 async function api(path, params) {
-  const opts = uploadedConfig ? { method: 'POST', body: uploadedConfig, headers: { 'content-type': 'application/json' } } : {};
+  const binary = uploadedConfig instanceof ArrayBuffer;
+  if (binary) params.set('fileSize', String(uploadedSize));
+  const opts = uploadedConfig ? { method: 'POST', body: uploadedConfig, headers: { 'content-type': binary ? 'application/octet-stream' : 'application/json' } } : {};
   const res = await fetch(path + '?' + params.toString(), opts);
   const body = await res.json().catch(() => ({ error: 'unreadable answer (' + res.status + ')' }));
   if (!res.ok) throw new Error(body.error || ('HTTP ' + res.status));
@@ -228,8 +231,14 @@ $('copy').addEventListener('click', async () => {
 $('upload').addEventListener('change', async (e) => {
   const file = e.target.files[0];
   if (!file) return;
-  if (file.size > 4 * 1024 * 1024) { $('error').hidden = false; $('error').textContent = 'config.json larger than 4 MiB: not a config'; return; }
-  uploadedConfig = await file.text();
+  if (file.name.toLowerCase().endsWith('.gguf')) {
+    // only the header is needed: metadata and tensor infos sit at the start (16 MiB covers 256k-token vocabularies)
+    uploadedConfig = await file.slice(0, Math.min(file.size, 15 * 1024 * 1024)).arrayBuffer();
+    uploadedSize = file.size;
+  } else {
+    if (file.size > 4 * 1024 * 1024) { $('error').hidden = false; $('error').textContent = 'config.json larger than 4 MiB: not a config'; return; }
+    uploadedConfig = await file.text();
+  }
   $('upload-name').textContent = 'using ' + file.name;
   if (!$('model').value) $('model').value = file.name;
   update();

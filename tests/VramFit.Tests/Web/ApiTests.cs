@@ -90,6 +90,26 @@ public class ApiTests(WebFixture web) : IClassFixture<WebFixture>
     }
 
     [Fact]
+    public async Task The_head_of_a_gguf_file_is_enough_for_an_estimate()
+    {
+        var bytes = VramFit.Tests.Sources.Gguf.GgufFixtures.Llama(layers: 2, hidden: 256, vocab: 64).ToArray();
+        var file = VramFit.Sources.Gguf.GgufReader.Read(new MemoryStream(bytes));
+        var head = bytes[..(int)file.DataOffset];
+        using var content = new ByteArrayContent(head);
+        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/octet-stream");
+        using var response = await web.Client.PostAsync($"/api/estimate?model=tiny.gguf&engine=llama.cpp&gpu=8GiB&fileSize={bytes.Length}", content);
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.OK, text);
+        using var doc = JsonDocument.Parse(text);
+        long weights = doc.RootElement.GetProperty("gpus").EnumerateArray().Concat(doc.RootElement.GetProperty("host").EnumerateArray()).Sum(d => d.GetProperty("weightBytes").GetInt64());
+        Assert.Equal(file.Checkpoint.TotalBytes, weights);
+        using var junk = new ByteArrayContent([1, 2, 3, 4, 5, 6, 7, 8]);
+        junk.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/octet-stream");
+        using var bad = await web.Client.PostAsync("/api/estimate?model=x.gguf&engine=llama.cpp", junk);
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+    }
+
+    [Fact]
     public async Task Oversized_bodies_are_refused_without_reading_them()
     {
         using var big = new ByteArrayContent(new byte[17 << 20]);
