@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.CommandLine.Parsing;
 using System.Globalization;
 using System.Text.Json;
 using Spectre.Console;
@@ -20,20 +21,57 @@ internal static class MeasureCommand
     {
         var interval = new Option<string>("--interval") { Description = "Sampling interval (100ms, 0.5s)", DefaultValueFactory = _ => "100ms" };
         var json = new Option<bool>("--json") { Description = "Print JSON (sizes in bytes, times in milliseconds)" };
+        var compare = new Option<string?>("--compare")
+        {
+            Description = "Estimate arguments to compare with, as for 'vramfit estimate' (e.g. \"meta-llama/Llama-3.1-8B --engine vllm --context 8192\")",
+        };
         var run = new Argument<string[]>("command") { Description = "The command to run, after --", Arity = ArgumentArity.ZeroOrMore };
-        var command = new Command("measure", "Run a command and measure the GPU memory its processes use (needs an NVIDIA driver)") { interval, json, run };
+        var command = new Command("measure", "Run a command and measure the GPU memory its processes use (needs an NVIDIA driver)") { interval, json, compare, run };
         command.SetAction(async (parse, cancellation) =>
         {
             var every = MemorySampler.ParseInterval(parse.GetValue(interval)!);
+            // resolve the estimate first: a typo should not cost a whole measured run
+            var estimate = parse.GetValue(compare) is { } args ? EstimateArguments(args) : null;
             using var probe = (probeFactory ?? (() => new NvmlGpuProbe()))();
             var measurement = await CommandMeasurement.RunAsync(parse.GetValue(run) ?? [], every, probe, processTree ?? new ProcfsProcessTree(), cancellation);
+            var rows = estimate is null ? null : EstimateComparison.Compare(estimate, measurement);
             if (parse.GetValue(json))
-                WriteJson(context.Out, measurement);
+            {
+                WriteJson(context.Out, measurement, rows);
+            }
             else
+            {
                 Render(context.Out, measurement);
+                if (rows is not null)
+                    RenderComparison(context.Out, rows, estimate!);
+            }
             return measurement.Cancelled ? 130 : measurement.ExitCode ?? 0;
         });
         return command;
+    }
+
+    /// <summary>Parses "model --engine … --context …" with the estimate command's own options and runs it.</summary>
+    internal static Reports.MemoryReport EstimateArguments(string arguments)
+    {
+        var options = new EngineOptions();
+        var command = new Command("estimate");
+        options.AddTo(command);
+        var parse = command.Parse(CommandLineParser.SplitCommandLine(arguments).ToArray());
+        if (parse.Errors.Count > 0)
+            throw new Errors.InvalidSettingException("compare", parse.Errors[0].Message);
+        var input = options.Input(parse);
+        return input.ResolveEngine().Estimate(input.ToRequest());
+    }
+
+    private static void RenderComparison(TextWriter writer, IReadOnlyList<ComparisonRow> rows, Reports.MemoryReport estimate)
+    {
+        var console = Consoles.For(writer);
+        var table = new Table().Border(TableBorder.Rounded).Title($"estimate ({Markup.Escape(estimate.Engine)}) vs measured")
+            .AddColumn("GPU").AddColumn(new TableColumn("estimated").RightAligned()).AddColumn(new TableColumn("measured").RightAligned()).AddColumn(new TableColumn("error").RightAligned());
+        foreach (var r in rows)
+            table.AddRow(Markup.Escape(r.Gpu), new ByteSize(r.EstimatedBytes).ToString(), new ByteSize(r.MeasuredBytes).ToString(),
+                r.ErrorPct is { } e ? e.ToString("+0.0;-0.0", CultureInfo.InvariantCulture) + " %" : "n/a");
+        console.Write(table);
     }
 
     private static void Render(TextWriter writer, MemoryMeasurement m)
@@ -59,7 +97,7 @@ internal static class MeasureCommand
 
     private static string Seconds(TimeSpan t) => t.TotalSeconds.ToString("0.0", CultureInfo.InvariantCulture) + " s";
 
-    private static void WriteJson(TextWriter writer, MemoryMeasurement m)
+    private static void WriteJson(TextWriter writer, MemoryMeasurement m, IReadOnlyList<ComparisonRow>? comparison)
     {
         using var stream = new MemoryStream();
         using (var json = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
@@ -98,6 +136,25 @@ internal static class MeasureCommand
             }
 
             json.WriteEndArray();
+            if (comparison is not null)
+            {
+                json.WriteStartArray("comparison");
+                foreach (var r in comparison)
+                {
+                    json.WriteStartObject();
+                    json.WriteString("gpu", r.Gpu);
+                    json.WriteNumber("estimatedBytes", r.EstimatedBytes);
+                    json.WriteNumber("measuredBytes", r.MeasuredBytes);
+                    if (r.ErrorPct is { } e)
+                        json.WriteNumber("errorPct", e);
+                    else
+                        json.WriteNull("errorPct");
+                    json.WriteEndObject();
+                }
+
+                json.WriteEndArray();
+            }
+
             json.WriteEndObject();
         }
 
