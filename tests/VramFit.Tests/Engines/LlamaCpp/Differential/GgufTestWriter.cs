@@ -34,11 +34,12 @@ internal static class GgufTestWriter
             w.Write(3u);
             w.Write((ulong)tensors.Count);
             bool addContext = !meta.Has($"{arch}.context_length");
-            // metadata keys + rms epsilon + alignment + 4 tokenizer keys (+ context length when missing)
-            w.Write((ulong)(keys.Count + 6 + (addContext ? 1 : 0)));
+            // metadata keys + both norm epsilons + alignment + 4 tokenizer keys (+ context length when missing)
+            w.Write((ulong)(keys.Count + 7 + (addContext ? 1 : 0)));
             foreach (var k in keys)
                 WriteValue(w, k, meta.Get(k)!);
             WriteValue(w, $"{arch}.attention.layer_norm_rms_epsilon", 1e-5);
+            WriteValue(w, $"{arch}.attention.layer_norm_epsilon", 1e-5);
             if (addContext)
                 WriteValue(w, $"{arch}.context_length", 8192L);
             WriteValue(w, "general.alignment", (long)Alignment);
