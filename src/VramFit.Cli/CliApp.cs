@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Spectre.Console;
 using VramFit.Cli.Commands;
 using VramFit.Errors;
 
@@ -74,5 +75,11 @@ public static class CliApp
     }
 }
 
-/// <summary>Where commands write; tests pass string writers.</summary>
-public sealed record CliContext(TextWriter Out, TextWriter Error);
+/// <summary>Where commands write; tests pass string writers (then output is plain text without colors).</summary>
+public sealed record CliContext(TextWriter Out, TextWriter Error)
+{
+    private IAnsiConsole? console;
+
+    /// <summary>Spectre.Console over <see cref="Out"/>: colors only on a real terminal.</summary>
+    public IAnsiConsole Console => console ??= Commands.Consoles.For(Out);
+}

@@ -43,7 +43,7 @@ public sealed record Accelerator
     /// <summary>Device-to-device interconnect ("NVLink 4", "PCIe 4.0 x16", "Infinity Fabric").</summary>
     public string? Interconnect { get; init; }
 
-    /// <summary>Per-direction… total bidirectional interconnect bandwidth in GB/s, as the datasheet states.</summary>
+    /// <summary>Total bidirectional device-to-device bandwidth in GB/s, as the datasheet states it.</summary>
     public double InterconnectGBps { get; init; }
 
     /// <summary>CUDA compute capability ("9.0") for NVIDIA parts.</summary>
@@ -57,4 +57,16 @@ public sealed record Accelerator
 
     /// <summary>Other names under which drivers or logs report this part ("NVIDIA A100-SXM4-80GB").</summary>
     public IReadOnlyList<string> Aliases { get; init; } = [];
+
+    /// <summary>
+    /// For unified-memory parts: how much of <see cref="MemoryBytes"/> the GPU may wire by default
+    /// (macOS's Metal <c>recommendedMaxWorkingSetSize</c>, about 75% of RAM); null = all of it.
+    /// </summary>
+    public long? GpuWorkingSetBytes { get; init; }
+
+    /// <summary>Caveats worth showing next to the figures (unpublished rates, unified-memory limits).</summary>
+    public string? Note { get; init; }
+
+    /// <summary>Memory an engine can count on before anything else runs: the working set for unified memory, else the whole device.</summary>
+    public long DefaultUsableBytes => GpuWorkingSetBytes is long ws && ws < MemoryBytes ? ws : MemoryBytes;
 }

@@ -40,6 +40,9 @@ public sealed record Deployment
 
     public int TotalGpus => GpuCount * Nodes;
 
-    /// <summary>Memory an engine may use per device: detected free memory, else the datasheet capacity.</summary>
-    public long UsableBytesPerGpu => FreeBytesPerGpu ?? Gpu.MemoryBytes;
+    /// <summary>
+    /// Memory an engine may use per device: detected free memory, else the datasheet capacity (for
+    /// unified-memory parts, the GPU's default working set).
+    /// </summary>
+    public long UsableBytesPerGpu => FreeBytesPerGpu ?? Gpu.DefaultUsableBytes;
 }

@@ -186,6 +186,12 @@ public sealed record AttentionSpec
     /// <summary>Fused QKV projection stored as one tensor (Phi-3, Falcon, GPT-2, GPT-NeoX).</summary>
     public bool FusedQkv { get; init; }
 
+    /// <summary>
+    /// The query projection also emits a per-channel output gate (Qwen3-Next <c>attn_output_gate</c>):
+    /// q_proj has 2 × heads × head_dim rows; the cache is unchanged.
+    /// </summary>
+    public bool GatedQuery { get; init; }
+
     /// <summary>True when the layer keeps per-token K/V (full, sliding window or MLA).</summary>
     public bool HasKvCache => Kind is AttentionKind.Full or AttentionKind.SlidingWindow or AttentionKind.Mla;
 

@@ -18,6 +18,14 @@ public sealed record CatalogModel
     /// <summary>Published parameter count (safetensors total_size / bytes per parameter), when published.</summary>
     public long? PublishedParameters { get; init; }
 
+    /// <summary>
+    /// Elements the published safetensors count includes beyond the model's logical parameters, each case
+    /// explained in <see cref="Source"/>: an lm_head.weight stored although tie_word_embeddings is true
+    /// (Qwen3-0.6B, Qwen3-1.7B), a multi-token-prediction module the config does not describe
+    /// (Qwen3-Next-80B-A3B), or the fp32 scales of 128×128-block FP8 matrices (DeepSeek-V3/R1).
+    /// </summary>
+    public long StoredExtraParameters { get; init; }
+
     /// <summary>Where the config and the count come from.</summary>
     public string? Source { get; init; }
 
@@ -63,27 +71,12 @@ public static class ModelCatalog
     {
         var key = new string((id ?? "").ToLowerInvariant().Where(char.IsLetterOrDigit).ToArray());
         var scored = Models.Value
-            .Select(m => (m.Id, Score: Overlap(key, new string(m.Id.ToLowerInvariant().Where(char.IsLetterOrDigit).ToArray()))))
+            .Select(m => (m.Id, Score: TextSimilarity.LongestCommonRun(key, new string(m.Id.ToLowerInvariant().Where(char.IsLetterOrDigit).ToArray()))))
             .OrderByDescending(p => p.Score)
             .Take(3)
             .Select(p => p.Id)
             .ToList();
         return scored.Count > 0 ? scored : ["(catalog empty)"];
-    }
-
-    private static int Overlap(string a, string b)
-    {
-        int best = 0;
-        for (int i = 0; i < a.Length; i++)
-            for (int j = 0; j < b.Length; j++)
-            {
-                int k = 0;
-                while (i + k < a.Length && j + k < b.Length && a[i + k] == b[j + k])
-                    k++;
-                best = Math.Max(best, k);
-            }
-
-        return best;
     }
 
     private static IReadOnlyList<CatalogModel> Load()
@@ -100,6 +93,7 @@ public static class ModelCatalog
                 Id = r.GetProperty("id").GetString()!,
                 Config = r.GetProperty("config").Clone(),
                 PublishedParameters = r.TryGetProperty("published_parameters", out var p) && p.ValueKind == JsonValueKind.Number ? p.GetInt64() : null,
+                StoredExtraParameters = r.TryGetProperty("stored_extra_parameters", out var x) && x.ValueKind == JsonValueKind.Number ? x.GetInt64() : 0,
                 Source = r.TryGetProperty("source", out var s) ? s.GetString() : null,
                 Aliases = r.TryGetProperty("aliases", out var a) ? a.EnumerateArray().Select(e => e.GetString()!).ToList() : [],
             });

@@ -29,7 +29,8 @@ public sealed class ModelDescription
         WeightFormat? checkpointFormat = null,
         Checkpoint? checkpoint = null,
         string? name = null,
-        string? source = null)
+        string? source = null,
+        long visionEncoderParameters = 0)
     {
         Architecture = string.IsNullOrWhiteSpace(architecture)
             ? throw new ModelDescriptionException("architecture: missing")
@@ -55,6 +56,9 @@ public sealed class ModelDescription
         Checkpoint = checkpoint;
         Name = name ?? architecture;
         Source = source;
+        VisionEncoderParameters = visionEncoderParameters >= 0
+            ? visionEncoderParameters
+            : throw new ModelDescriptionException($"vision encoder parameters: {visionEncoderParameters} is negative");
         for (int i = 0; i < Layers.Length; i++)
             ValidateLayer(Layers[i], i);
     }
@@ -99,6 +103,13 @@ public sealed class ModelDescription
     /// <summary>Exact tensors read from a real file (GGUF, safetensors), when the source had them.</summary>
     public Checkpoint? Checkpoint { get; }
 
+    /// <summary>
+    /// Parameters of a multimodal checkpoint's vision tower and projector (Gemma-3 SigLIP, Qwen2.5-VL ViT),
+    /// which engines such as vLLM load next to the language model; 0 for text-only models. Not part of
+    /// the per-layer description nor of <see cref="TensorInventory"/>, which cover the language model only.
+    /// </summary>
+    public long VisionEncoderParameters { get; }
+
     /// <summary>Blocks that run during decoding (all but NextN/MTP blocks).</summary>
     public int RepeatingLayerCount
     {
@@ -118,17 +129,22 @@ public sealed class ModelDescription
     /// <summary>Returns a copy with a different checkpoint format (e.g. "what if this model were AWQ-4bit").</summary>
     public ModelDescription WithFormat(WeightFormat? format) => new(
         Architecture, HiddenSize, VocabSize, Layers, TiedEmbeddings, MaxContext, Dtype, NormKind,
-        LearnedPositions, OutputBias, format, Checkpoint, Name, Source);
+        LearnedPositions, OutputBias, format, Checkpoint, Name, Source, VisionEncoderParameters);
 
     /// <summary>Returns a copy carrying the exact tensors of a real checkpoint.</summary>
     public ModelDescription WithCheckpoint(Checkpoint? checkpoint) => new(
         Architecture, HiddenSize, VocabSize, Layers, TiedEmbeddings, MaxContext, Dtype, NormKind,
-        LearnedPositions, OutputBias, CheckpointFormat, checkpoint, Name, Source);
+        LearnedPositions, OutputBias, CheckpointFormat, checkpoint, Name, Source, VisionEncoderParameters);
+
+    /// <summary>Returns a copy whose dense tensors are stored in <paramref name="dtype"/> (torch_dtype override).</summary>
+    public ModelDescription WithDtype(ScalarType dtype) => new(
+        Architecture, HiddenSize, VocabSize, Layers, TiedEmbeddings, MaxContext, dtype, NormKind,
+        LearnedPositions, OutputBias, CheckpointFormat, Checkpoint, Name, Source, VisionEncoderParameters);
 
     /// <summary>Returns a copy with another name and source.</summary>
     public ModelDescription WithName(string name, string? source) => new(
         Architecture, HiddenSize, VocabSize, Layers, TiedEmbeddings, MaxContext, Dtype, NormKind,
-        LearnedPositions, OutputBias, CheckpointFormat, Checkpoint, name, source ?? Source);
+        LearnedPositions, OutputBias, CheckpointFormat, Checkpoint, name, source ?? Source, VisionEncoderParameters);
 
     private static int Positive(int value, string field) => value switch
     {

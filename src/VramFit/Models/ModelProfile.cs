@@ -1,4 +1,6 @@
+using System.Collections.Concurrent;
 using System.Collections.Immutable;
+using System.Runtime.CompilerServices;
 using VramFit.Numerics;
 
 namespace VramFit.Models;
@@ -81,8 +83,17 @@ public sealed class ModelProfile
 
     /// <summary>Builds the profile of <paramref name="model"/> stored in <paramref name="format"/>
     /// (default: the checkpoint's declared format, else its dense dtype).</summary>
-    public static ModelProfile Create(ModelDescription model, WeightFormat? format = null) =>
-        new(model, format ?? model.CheckpointFormat ?? WeightFormat.DenseOf(model.Dtype));
+    /// <remarks>Profiles are cached per description and format: the planner estimates the same model
+    /// thousands of times with other workloads, and building the tensor inventory is the costly part.</remarks>
+    public static ModelProfile Create(ModelDescription model, WeightFormat? format = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        var f = format ?? model.CheckpointFormat ?? WeightFormat.DenseOf(model.Dtype);
+        var perModel = Cache.GetValue(model, _ => new ConcurrentDictionary<WeightFormat, ModelProfile>());
+        return perModel.GetOrAdd(f, static (key, m) => new ModelProfile(m, key), model);
+    }
+
+    private static readonly ConditionalWeakTable<ModelDescription, ConcurrentDictionary<WeightFormat, ModelProfile>> Cache = new();
 
     public ModelDescription Model { get; }
 

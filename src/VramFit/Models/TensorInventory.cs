@@ -82,20 +82,22 @@ public static class TensorInventory
             case AttentionKind.Full or AttentionKind.SlidingWindow:
             {
                 long q = (long)a.HeadCount * a.KeyHeadDim, k = (long)a.KvHeadCount * a.KeyHeadDim, v = (long)a.KvHeadCount * a.ValueHeadDim;
+                // Qwen3-Next: q_proj emits the query and an equally wide sigmoid gate (llama.cpp qwen3next attn_q).
+                long qRows = a.GatedQuery ? 2 * q : q;
                 if (a.FusedQkv)
                 {
-                    add("attn_qkv.weight", TensorRole.AttentionQkv, h, q + k + v);
+                    add("attn_qkv.weight", TensorRole.AttentionQkv, h, qRows + k + v);
                     if (a.QkvBias)
-                        add("attn_qkv.bias", TensorRole.Bias, q + k + v);
+                        add("attn_qkv.bias", TensorRole.Bias, qRows + k + v);
                 }
                 else
                 {
-                    add("attn_q.weight", TensorRole.AttentionQuery, h, q);
+                    add("attn_q.weight", TensorRole.AttentionQuery, h, qRows);
                     add("attn_k.weight", TensorRole.AttentionKey, h, k);
                     add("attn_v.weight", TensorRole.AttentionValue, h, v);
                     if (a.QkvBias)
                     {
-                        add("attn_q.bias", TensorRole.Bias, q);
+                        add("attn_q.bias", TensorRole.Bias, qRows);
                         add("attn_k.bias", TensorRole.Bias, k);
                         add("attn_v.bias", TensorRole.Bias, v);
                     }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using VramFit.Errors;
 using VramFit.Numerics;
 
@@ -45,6 +46,27 @@ public sealed class HfConfig
     public HfConfig Text => root.TryGetProperty("text_config", out var t) && t.ValueKind == JsonValueKind.Object
         ? new HfConfig(t, Origin)
         : this;
+
+    /// <summary>
+    /// A sub-object such as <c>vision_config</c>, or null. Nested configs often omit fields whose
+    /// transformers default applies; see <see cref="WithDefaults"/>.
+    /// </summary>
+    public HfConfig? Section(string key) =>
+        root.TryGetProperty(key, out var t) && t.ValueKind == JsonValueKind.Object ? new HfConfig(t, Origin) : null;
+
+    /// <summary>
+    /// This config with the given integer defaults filled in where a key is absent or null, as the
+    /// transformers config class would (a text_config of a multimodal Gemma-3 omits its head counts).
+    /// </summary>
+    public HfConfig WithDefaults(params (string Key, int Value)[] defaults)
+    {
+        var node = JsonNode.Parse(root.GetRawText())!.AsObject();
+        foreach (var (key, value) in defaults)
+            if (!Has(key))
+                node[key] = value;
+        using var doc = JsonDocument.Parse(node.ToJsonString());
+        return new HfConfig(doc.RootElement.Clone(), Origin);
+    }
 
     public bool Has(string key) => root.TryGetProperty(key, out var v) && v.ValueKind != JsonValueKind.Null;
 

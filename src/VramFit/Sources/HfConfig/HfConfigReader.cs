@@ -12,12 +12,36 @@ public static class HfConfigReader
 {
     private static readonly Dictionary<string, Func<HfConfig, ModelDescription>> Families = new(StringComparer.Ordinal)
     {
-        ["llama"] = HfFamilies.Llama,
-        ["mistral"] = HfFamilies.Llama,
+        ["llama"] = HfLlamaFamilies.Llama,
+        ["mistral"] = HfLlamaFamilies.Llama,
+        ["mixtral"] = HfLlamaFamilies.Mixtral,
+        ["qwen2"] = HfLlamaFamilies.Qwen2,
+        ["qwen2_moe"] = HfLlamaFamilies.QwenMoE,
+        ["qwen3"] = HfLlamaFamilies.Qwen3,
+        ["qwen3_moe"] = HfLlamaFamilies.QwenMoE,
+        ["qwen3_next"] = HfHybridFamilies.Qwen3Next,
+        ["qwen2_vl"] = HfVisionFamilies.Qwen2Vl,
+        ["qwen2_5_vl"] = HfVisionFamilies.Qwen2Vl,
+        ["phi3"] = HfLlamaFamilies.Phi3,
+        ["olmo2"] = HfLlamaFamilies.Olmo2,
+        ["gemma"] = HfGemmaCohereFamilies.Gemma,
+        ["gemma2"] = HfGemmaCohereFamilies.Gemma2,
+        ["gemma3"] = HfGemmaCohereFamilies.Gemma3,
+        ["gemma3_text"] = HfGemmaCohereFamilies.Gemma3,
+        ["cohere"] = HfGemmaCohereFamilies.Cohere,
+        ["cohere2"] = HfGemmaCohereFamilies.Cohere2,
+        ["deepseek_v2"] = HfMoEFamilies.DeepSeek,
+        ["deepseek_v3"] = HfMoEFamilies.DeepSeek,
+        ["gpt_oss"] = HfMoEFamilies.GptOss,
+        ["gpt2"] = HfClassicFamilies.Gpt2,
+        ["gpt_neox"] = HfClassicFamilies.GptNeoX,
+        ["falcon"] = HfClassicFamilies.Falcon,
+        ["starcoder2"] = HfClassicFamilies.StarCoder2,
+        ["jamba"] = HfHybridFamilies.Jamba,
     };
 
     /// <summary>Every supported model_type, sorted.</summary>
-    public static IReadOnlyList<string> SupportedModelTypes => Families.Keys.Order(StringComparer.Ordinal).ToList();
+    public static IReadOnlyList<string> SupportedModelTypes { get; } = Families.Keys.Order(StringComparer.Ordinal).ToList();
 
     /// <summary>Reads a config.json file.</summary>
     public static ModelDescription ReadFile(string path)
@@ -39,6 +63,7 @@ public static class HfConfigReader
     public static ModelDescription Parse(string json, string? name = null, string? source = null) =>
         Read(HfConfig.Parse(json, source), name, source);
 
+    /// <summary>Translates a parsed config; unknown model_type → <see cref="UnsupportedArchitectureException"/>.</summary>
     public static ModelDescription Read(HfConfig config, string? name = null, string? source = null)
     {
         var type = config.ModelType;

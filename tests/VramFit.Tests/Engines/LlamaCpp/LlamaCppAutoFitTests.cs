@@ -3,7 +3,7 @@ using VramFit.Engines;
 using VramFit.Engines.LlamaCpp;
 using VramFit.Hardware;
 using VramFit.Sources.Gguf;
-using static VramFit.Tests.Sources.Gguf.GgufFixtures;
+using static VramFit.Tests.Sources.Gguf.GgufMetadataFixtures;
 
 namespace VramFit.Tests.Engines.LlamaCpp;
 

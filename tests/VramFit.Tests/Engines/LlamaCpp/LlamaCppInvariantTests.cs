@@ -7,7 +7,7 @@ using VramFit.Hardware;
 using VramFit.Models;
 using VramFit.Reports;
 using VramFit.Sources.Gguf;
-using static VramFit.Tests.Sources.Gguf.GgufFixtures;
+using static VramFit.Tests.Sources.Gguf.GgufMetadataFixtures;
 
 namespace VramFit.Tests.Engines.LlamaCpp;
 

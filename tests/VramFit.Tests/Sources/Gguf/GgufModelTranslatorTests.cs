@@ -2,7 +2,7 @@ using VramFit.Errors;
 using VramFit.Models;
 using VramFit.Numerics;
 using VramFit.Sources.Gguf;
-using static VramFit.Tests.Sources.Gguf.GgufFixtures;
+using static VramFit.Tests.Sources.Gguf.GgufMetadataFixtures;
 
 namespace VramFit.Tests.Sources.Gguf;
 
@@ -149,7 +149,7 @@ public class GgufHybridArchitectureTests
     [Fact]
     public void Qwen3_next_has_three_gated_delta_net_layers_per_attention_layer()
     {
-        var meta = GgufFixtures.Meta("qwen3next", (".block_count", 48), (".embedding_length", 2048), (".feed_forward_length", 5120),
+        var meta = GgufMetadataFixtures.Meta("qwen3next", (".block_count", 48), (".embedding_length", 2048), (".feed_forward_length", 5120),
             (".attention.head_count", 16), (".attention.head_count_kv", 2), (".attention.key_length", 256), (".attention.value_length", 256),
             (".expert_count", 512), (".expert_used_count", 10), (".expert_feed_forward_length", 512), (".expert_shared_feed_forward_length", 512),
             (".ssm.conv_kernel", 4), (".ssm.state_size", 128), (".ssm.group_count", 16), (".ssm.time_step_rank", 32), (".ssm.inner_size", 4096),
@@ -166,7 +166,7 @@ public class GgufHybridArchitectureTests
     [Fact]
     public void Llama4_chunks_three_of_four_layers_and_interleaves_experts()
     {
-        var meta = GgufFixtures.Meta("llama4", (".block_count", 8), (".embedding_length", 5120), (".feed_forward_length", 16384),
+        var meta = GgufMetadataFixtures.Meta("llama4", (".block_count", 8), (".embedding_length", 5120), (".feed_forward_length", 16384),
             (".attention.head_count", 40), (".attention.head_count_kv", 8), (".attention.key_length", 128),
             (".expert_count", 128), (".expert_used_count", 1), (".expert_feed_forward_length", 8192), (".interleave_moe_layer_step", 2),
             ("tokenizer.vocab_size", 202048));
@@ -187,7 +187,7 @@ public class GgufLlamaLayoutFamilyTests
     [InlineData("command-r", true)]
     public void Llama_layout_families_translate_with_their_head_convention(string arch, bool tied)
     {
-        var m = VramFit.Sources.Gguf.GgufModelTranslator.Translate(GgufFixtures.Meta(arch, (".block_count", 2), (".embedding_length", 1024),
+        var m = VramFit.Sources.Gguf.GgufModelTranslator.Translate(GgufMetadataFixtures.Meta(arch, (".block_count", 2), (".embedding_length", 1024),
             (".feed_forward_length", 4096), (".attention.head_count", 16), (".attention.head_count_kv", 4), ("tokenizer.vocab_size", 5000)));
         Assert.Equal(tied, m.TiedEmbeddings);
         Assert.Equal(4 * 64, m.Layers[0].Attention.KeyElementsPerToken);
@@ -196,7 +196,7 @@ public class GgufLlamaLayoutFamilyTests
     [Fact]
     public void Qwen2_moe_has_a_gated_shared_expert()
     {
-        var m = VramFit.Sources.Gguf.GgufModelTranslator.Translate(GgufFixtures.Meta("qwen2moe", (".block_count", 2), (".embedding_length", 2048),
+        var m = VramFit.Sources.Gguf.GgufModelTranslator.Translate(GgufMetadataFixtures.Meta("qwen2moe", (".block_count", 2), (".embedding_length", 2048),
             (".feed_forward_length", 5632), (".attention.head_count", 16), (".attention.head_count_kv", 16), (".expert_count", 60),
             (".expert_used_count", 4), (".expert_feed_forward_length", 1408), (".expert_shared_feed_forward_length", 5632), ("tokenizer.vocab_size", 151936)));
         Assert.Equal((1, 5632, true), (m.Layers[0].Mlp.SharedExpertCount, m.Layers[0].Mlp.SharedExpertFfnSize, m.Layers[0].Mlp.SharedExpertGate));

@@ -6,7 +6,7 @@ using VramFit.Hardware;
 using VramFit.Sources.Gguf;
 using VramFit.Validation;
 using Xunit.Abstractions;
-using static VramFit.Tests.Sources.Gguf.GgufFixtures;
+using static VramFit.Tests.Sources.Gguf.GgufMetadataFixtures;
 
 namespace VramFit.Tests.Engines.LlamaCpp.Differential;
 

@@ -1,0 +1,54 @@
+using VramFit.Hardware;
+
+namespace VramFit.Engines.Serving;
+
+/// <summary>
+/// Device memory that no tensor owns: what a profile run sees as "non-torch" growth (kernel modules,
+/// cuBLAS/cuBLASLt handles, NCCL's channel buffers once TP &gt; 1) and the CUDA context that exists before.
+/// </summary>
+public static class CommunicationBuffers
+{
+    /// <summary>NCCL's per-channel receive buffers for the Simple (NCCL_BUFFSIZE = 4 MiB), LL128 (≈4.5 MiB)
+    /// and LL (≈0.5 MiB) protocols (NCCL src/include/device.h defaults), allocated per ring and per tree peer.</summary>
+    public const long NcclBytesPerChannelPeer = 9 * (1L << 20);
+
+    /// <summary>vLLM custom all-reduce IPC buffers: 8 MiB data buffer and signal/metadata per rank
+    /// (vllm/distributed/device_communicators/custom_all_reduce.py, max_size = 8192 × 1024).</summary>
+    public const long CustomAllReduceBytes = 16 * (1L << 20);
+
+    /// <summary>
+    /// Non-torch growth measured on an H100 at TP 1 by the llm-d capacity planner (≈0.15 GiB: cuBLASLt
+    /// workspace handles, lazily loaded kernel modules of FlashAttention/Triton); the TP ≥ 2 value there
+    /// (≈0.6 GiB) is this plus the NCCL buffers of <see cref="NcclBytes"/>.
+    /// </summary>
+    public const long KernelModulesBytes = 150 * (1L << 20);
+
+    /// <summary>
+    /// CUDA context of one process on recent drivers with lazy module loading (CUDA 12: 300–500 MiB on
+    /// A100/H100 as nvidia-smi shows for an idle PyTorch process); engines that budget against the whole
+    /// device (SGLang, TGI, TensorRT-LLM) pay it out of that budget.
+    /// </summary>
+    public const long CudaContextBytes = 500 * (1L << 20);
+
+    /// <summary>
+    /// NCCL buffers of one rank in a TP group of <paramref name="ranks"/>: channels × (ring + tree peers) ×
+    /// <see cref="NcclBytesPerChannelPeer"/>. NCCL opens up to 32 channels over NVSwitch on Hopper and later,
+    /// 16 over NVLink on older parts and about 4 over PCIe (NCCL topology search, NCCL_MAX_NCHANNELS).
+    /// </summary>
+    public static long NcclBytes(int ranks, Accelerator gpu)
+    {
+        if (ranks <= 1)
+            return 0;
+        int channels = Channels(gpu);
+        return channels * 2L * NcclBytesPerChannelPeer;
+    }
+
+    private static int Channels(Accelerator gpu)
+    {
+        var link = gpu.Interconnect ?? "";
+        if (!link.Contains("NVLink", StringComparison.OrdinalIgnoreCase))
+            return 4;
+        return double.TryParse(gpu.ComputeCapability, System.Globalization.NumberStyles.Float,
+            System.Globalization.CultureInfo.InvariantCulture, out var cc) && cc >= 9.0 ? 32 : 16;
+    }
+}

@@ -1,0 +1,177 @@
+using System.Collections.Immutable;
+using System.Globalization;
+using System.Text;
+using VramFit.Engines.Serving;
+using VramFit.Errors;
+using VramFit.Models;
+using VramFit.Numerics;
+using VramFit.Reports;
+
+namespace VramFit.Engines.Sglang;
+
+/// <summary>
+/// SGLang's token pool per TP rank (python/sglang/srt/model_executor/model_runner.py <c>profile_max_num_token</c>):
+/// rest = memory free after loading weights − memory free before loading × (1 − mem_fraction_static);
+/// max_total_num_tokens = rest // cell_size, with cell_size = KV bytes of one token over all layers of the rank.
+/// The (1 − mem_fraction_static) share is left for activations, CUDA graphs and the sampler.
+/// </summary>
+public sealed class SglangEngine : IEngineModel
+{
+    public string Id => "sglang";
+
+    public IReadOnlyCollection<string> SettingNames { get; } =
+    [
+        "tp_size", "tp", "pp_size", "dp_size", "enable_ep_moe", "ep_size", "mem_fraction_static", "context_length",
+        "kv_cache_dtype", "chunked_prefill_size", "max_prefill_tokens", "max_running_requests", "max_total_tokens",
+        "page_size", "dtype", "quantization", "engine_version", "disable_cuda_graph", "trust_remote_code",
+    ];
+
+    public MemoryReport Estimate(EstimateRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var s = request.Settings;
+        s.EnsureKnown("SGLang", SettingNames);
+        var model = request.Model;
+        int tp = s.GetInt("tp_size", s.GetInt("tp", 1, 1, 4096), 1, 4096);
+        var layout = new ParallelLayout(tp, s.GetInt("pp_size", 1, 1, 4096), s.GetInt("dp_size", 1, 1, 4096),
+            s.GetBool("enable_ep_moe", false) || s.GetInt("ep_size", 1, 1, 4096) > 1);
+        if (layout.TotalGpus > request.Deployment.TotalGpus)
+            throw new InvalidSettingException("tp_size", $"tp {tp} × pp {layout.Pipeline} × dp {layout.Data} needs {layout.TotalGpus} GPUs; the deployment has {request.Deployment.TotalGpus}");
+        double fraction = s.GetDouble("mem_fraction_static", DefaultMemFraction(tp), 0.01, 1.0);
+        long contextLength = s.Has("context_length") ? s.GetLong("context_length", 0, 1, 1L << 30)
+            : request.Workload.ContextTokens ?? (model.MaxContext > 0 ? model.MaxContext
+                : throw new InvalidSettingException("context_length", "the model does not state max_position_embeddings; give --context-length"));
+        var dtype = s.GetString("dtype") is { } d && !d.Equals("auto", StringComparison.OrdinalIgnoreCase)
+            ? (ScalarTypes.TryParse(d, out var t) ? t : throw new InvalidSettingException("dtype", $"'{d}' is not a dtype"))
+            : model.Dtype is ScalarType.F32 ? ScalarType.BF16 : model.Dtype;
+        var kvDtype = KvCacheDtype.Parse(s.GetString("kv_cache_dtype") ?? request.Workload.KvCacheType, dtype);
+        int pageSize = s.GetInt("page_size", 1, 1, 1 << 16);
+
+        var profile = ServingProfiles.Get(model, request.Workload.WeightFormat ?? model.CheckpointFormat ?? WeightFormat.DenseOf(dtype));
+        var gpu = request.Deployment.Gpu;
+        long free0 = request.Deployment.UsableBytesPerGpu;
+        // memory free when SGLang takes its "before loading" reading: after the CUDA context and torch.distributed (NCCL) init
+        long before = free0 - CommunicationBuffers.CudaContextBytes - CommunicationBuffers.NcclBytes(tp, gpu)
+            - (tp > 1 ? CommunicationBuffers.CustomAllReduceBytes : 0);
+
+        var devices = ImmutableArray.CreateBuilder<DeviceMemory>();
+        long minTokens = long.MaxValue, stage0Weights = 0, kPerToken0 = 0, vPerToken0 = 0, cellSize0 = 0, rest0 = 0;
+        for (int stage = 0; stage < layout.Pipeline; stage++)
+        {
+            var w = ServingProfiles.Weights(profile, layout, ShardingRules.Vllm, stage);
+            long after = before - w.Total;
+            long rest = after - (long)(before * (1 - fraction));
+            var layers = KvLayerSpec.ForStage(model, tp, kvDtype, w.FirstLayer, w.LayerCount, 4);
+            long cell = 0, kBytes = 0;
+            foreach (var l in layers)
+            {
+                if (l.Kind == KvLayerKind.RecurrentState)
+                    continue;
+                cell += l.BytesPerToken;
+                var a = model.Layers[l.Layer].Attention;
+                kBytes += l.Kind == KvLayerKind.Mla ? l.BytesPerToken : Math.Max(1, a.KvHeadCount / tp) * (long)a.KeyHeadDim * kvDtype.ElementBytes;
+            }
+
+            if (cell == 0)
+                throw new UnsupportedArchitectureException($"{model.Architecture} without attention KV on a stage", ["attention models"]);
+            long tokens = Math.Max(0, rest) / cell / pageSize * pageSize;
+            if (s.Has("max_total_tokens"))
+                tokens = Math.Min(tokens, s.GetLong("max_total_tokens", 0, 1, long.MaxValue));
+            minTokens = Math.Min(minTokens, tokens);
+            if (stage == 0)
+                (stage0Weights, kPerToken0, vPerToken0, cellSize0, rest0) = (w.Total, kBytes, cell - kBytes, cell, rest);
+
+            string device = tp == 1 ? $"GPU{stage}" : $"GPU{stage * tp}-{stage * tp + tp - 1}";
+            long capacity = gpu.MemoryBytes;
+            devices.Add(new DeviceMemory
+            {
+                Device = device,
+                CapacityBytes = capacity,
+                Items =
+                [
+                    ServingItems.Weights(w, device, profile.Format.Name, "SGLang model loader, per TP rank"),
+                    ServingItems.Item("CUDA context + NCCL buffers", MemoryCategory.Overhead, free0 - before, device,
+                        "context + NCCL channels (TP > 1) + custom all-reduce", "SGLang init_torch_distributed",
+                        new FormulaInput("tp_size", tp)),
+                    ServingItems.Item("KV pool", MemoryCategory.KvCache, tokens * cell, device,
+                        "max_total_num_tokens × cell_size", "SGLang model_runner.py profile_max_num_token / init_memory_pool",
+                        new FormulaInput("cell_size", cell, "B"), new FormulaInput("max_total_num_tokens", tokens), new FormulaInput("mem_fraction_static", fraction)),
+                    ServingItems.Item("reserved (1 − mem_fraction_static): activations, CUDA graphs", MemoryCategory.Activations, (long)(before * (1 - fraction)), device,
+                        "memory before loading × (1 − mem_fraction_static)", "SGLang server_args.py mem_fraction_static",
+                        new FormulaInput("memory before loading", before, "B")),
+                ],
+            });
+        }
+
+        long poolTokens = minTokens;
+        double concurrency = (double)poolTokens / contextLength;
+        string? error = poolTokens <= 0
+            // model_runner.py init_memory_pool
+            ? "Not enough memory. Please try to increase --mem-fraction-static."
+            : null;
+        var notes = ImmutableArray.CreateBuilder<string>();
+        if (error is not null)
+            notes.Add(error);
+        if (poolTokens < contextLength && poolTokens > 0)
+            notes.Add($"the pool ({poolTokens} tokens) is shorter than context_length ({contextLength}): one request cannot use the whole context");
+        if (model.Layers.Any(l => l.OwnsRecurrentState))
+            notes.Add("recurrent layers: SGLang keeps their state in a separate pool sized by max_running_requests (not included)");
+
+        // SGLang allocates page_size extra slots (slot 0 is the padding token): K size = (tokens + page) × heads × dim × layers
+        long slots = poolTokens + pageSize;
+        var figures = ImmutableDictionary.CreateBuilder<string, double>();
+        figures["max_total_num_tokens"] = poolTokens;
+        figures["k_gib"] = ServingItems.GiB2(slots * kPerToken0);
+        figures["v_gib"] = ServingItems.GiB2(slots * vPerToken0);
+        figures["weights_gib"] = ServingItems.GiB2(stage0Weights);
+        figures["max_concurrency"] = Math.Round(concurrency, 2);
+
+        return new MemoryReport
+        {
+            Engine = Id,
+            Model = model.Name,
+            Parameters = profile.Parameters,
+            Devices = devices.ToImmutable(),
+            Notes = notes.ToImmutable(),
+            Settings = [new("tp_size", tp), new("mem_fraction_static", fraction), new("context_length", contextLength), new("page_size", pageSize)],
+            Capacity = new ServingCapacity
+            {
+                KvCacheBytes = poolTokens * cellSize0,
+                KvCacheTokens = poolTokens,
+                GpuBlocks = pageSize > 1 ? poolTokens / pageSize : null,
+                BlockSize = pageSize,
+                MaxConcurrency = concurrency,
+                MaxModelLen = Math.Min(contextLength, poolTokens),
+                EngineError = error,
+            },
+            PrintedFigures = figures.ToImmutable(),
+            LaunchCommand = Launch(model, tp, layout, fraction, contextLength, s),
+        };
+    }
+
+    /// <summary>
+    /// Default mem_fraction_static by TP size (python/sglang/srt/server_args.py __post_init__, 0.3–0.4 series):
+    /// 0.88 at TP 1, 0.87 at TP 2, 0.85 at TP 4, 0.81 at TP 8, 0.79 at TP ≥ 16 — larger TP leaves more room for
+    /// the communication buffers.
+    /// </summary>
+    public static double DefaultMemFraction(int tp) => tp switch
+    {
+        >= 16 => 0.79,
+        >= 8 => 0.81,
+        >= 4 => 0.85,
+        >= 2 => 0.87,
+        _ => 0.88,
+    };
+
+    private static string Launch(ModelDescription model, int tp, ParallelLayout layout, double fraction, long context, EngineSettings s)
+    {
+        var sb = new StringBuilder("python -m sglang.launch_server --model-path ").Append(model.Name);
+        if (tp > 1) sb.Append(" --tp ").Append(tp.ToString(CultureInfo.InvariantCulture));
+        if (layout.Data > 1) sb.Append(" --dp ").Append(layout.Data.ToString(CultureInfo.InvariantCulture));
+        sb.Append(" --mem-fraction-static ").Append(fraction.ToString(CultureInfo.InvariantCulture));
+        sb.Append(" --context-length ").Append(context.ToString(CultureInfo.InvariantCulture));
+        if (s.GetString("kv_cache_dtype") is { } kv) sb.Append(" --kv-cache-dtype ").Append(kv);
+        if (s.GetString("chunked_prefill_size") is { } c) sb.Append(" --chunked-prefill-size ").Append(c);
+        return sb.ToString();
+    }
+}

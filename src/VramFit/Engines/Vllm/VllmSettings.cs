@@ -1,0 +1,199 @@
+using VramFit.Engines.Serving;
+using VramFit.Errors;
+using VramFit.Hardware;
+using VramFit.Models;
+using VramFit.Numerics;
+
+namespace VramFit.Engines.Vllm;
+
+/// <summary>
+/// vLLM's engine arguments as they apply to memory, resolved with the defaults of the given release
+/// (vllm/engine/arg_utils.py, vllm/config). Names are vLLM's own, '-' written '_'.
+/// </summary>
+public sealed record VllmSettings
+{
+    /// <summary>Every setting name the vLLM model accepts (others are rejected, naming these).</summary>
+    public static IReadOnlyCollection<string> Names { get; } =
+    [
+        "tensor_parallel_size", "pipeline_parallel_size", "data_parallel_size", "enable_expert_parallel",
+        "gpu_memory_utilization", "max_model_len", "max_num_seqs", "max_num_batched_tokens", "dtype", "quantization",
+        "kv_cache_dtype", "block_size", "enforce_eager", "cpu_offload_gb", "enable_prefix_caching",
+        "enable_chunked_prefill", "engine_version", "num_gpu_blocks_override", "use_flashinfer_sampler",
+        "kv_cache_memory_bytes", "estimate_cudagraphs", "allow_long_max_model_len", "usage_context",
+        "swap_space", "trust_remote_code", "enable_lora", "max_lora_rank", "max_loras", "seed", "served_model_name",
+    ];
+
+    public required VllmVersion Version { get; init; }
+    public required ParallelLayout Parallel { get; init; }
+    public required double GpuMemoryUtilization { get; init; }
+    public required long MaxModelLen { get; init; }
+    public required int MaxNumSeqs { get; init; }
+    public required long MaxNumBatchedTokens { get; init; }
+    public required ScalarType Dtype { get; init; }
+    public required WeightFormat Weights { get; init; }
+    public string? Quantization { get; init; }
+    public required KvCacheDtype KvDtype { get; init; }
+    public required int BlockSize { get; init; }
+    public required bool EnforceEager { get; init; }
+    public required long CpuOffloadBytes { get; init; }
+    public bool PrefixCaching { get; init; }
+    public long? NumGpuBlocksOverride { get; init; }
+    public required bool FlashInferSampler { get; init; }
+
+    /// <summary><c>--kv-cache-memory</c> (0.10.2+, PR #21489): KV bytes per rank given by the user, skipping the budget.</summary>
+    public long? KvCacheMemoryBytes { get; init; }
+
+    /// <summary>
+    /// VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS: graphs are profiled before the KV cache is sized and their
+    /// estimate is charged to the budget (gpu_worker.py; opt-in when introduced, on by default in some 2026
+    /// releases). Off: graphs are captured afterwards, on top of gpu_memory_utilization.
+    /// </summary>
+    public bool EstimateCudaGraphs { get; init; }
+
+    /// <summary>LoRA slots reserved at load (<c>--enable-lora</c>): rank (default 16) × max_loras (default 1); 0 = off.</summary>
+    public int LoraRank { get; init; }
+
+    public int MaxLoras { get; init; } = 1;
+
+    /// <summary>Resolves <paramref name="request"/>'s settings, filling vLLM's defaults for its version and GPU.</summary>
+    public static VllmSettings Resolve(EstimateRequest request)
+    {
+        var s = request.Settings;
+        s.EnsureKnown("vLLM", Names);
+        var model = request.Model;
+        var version = VllmVersion.Parse(s.GetString("engine_version"));
+        var layout = new ParallelLayout(
+            s.GetInt("tensor_parallel_size", 1, 1, 4096),
+            s.GetInt("pipeline_parallel_size", 1, 1, 4096),
+            s.GetInt("data_parallel_size", 1, 1, 4096),
+            s.GetBool("enable_expert_parallel", false));
+
+        long modelMax = model.MaxContext > 0 ? model.MaxContext : 0;
+        long maxModelLen = s.Has("max_model_len")
+            ? s.GetLong("max_model_len", 0, 1, 1L << 30)
+            : request.Workload.ContextTokens ?? (modelMax > 0 ? modelMax
+                : throw new InvalidSettingException("max_model_len", "the model does not state max_position_embeddings; give --max-model-len"));
+        // VLLM_ALLOW_LONG_MAX_MODEL_LEN=1 lifts this check (vllm/config ModelConfig._get_and_verify_max_len)
+        if (modelMax > 0 && maxModelLen > modelMax && !s.GetBool("allow_long_max_model_len", false))
+            throw new InvalidSettingException("max_model_len",
+                $"User-specified max_model_len ({maxModelLen}) is greater than the derived max_model_len (max_position_embeddings={modelMax} in model's config.json).");
+
+        var (defaultSeqs, defaultBatched) = DefaultBatching(version, request.Deployment.Gpu, maxModelLen, s);
+        int maxNumSeqs = s.GetInt("max_num_seqs", request.Workload.Batch ?? defaultSeqs, 1, 1 << 20);
+        long maxBatched = s.GetLong("max_num_batched_tokens", defaultBatched, 1, 1L << 30);
+
+        var dtype = ResolveDtype(s.GetString("dtype"), model.Dtype, request.Deployment.Gpu);
+        var quantization = s.GetString("quantization");
+        var weights = request.Workload.WeightFormat ?? model.CheckpointFormat ?? FormatOfQuantization(quantization, dtype) ?? WeightFormat.DenseOf(dtype);
+        if (weights.Kind == WeightFormatKind.Dense && weights.DenseType != dtype)
+            weights = WeightFormat.DenseOf(dtype);
+
+        return new VllmSettings
+        {
+            Version = version,
+            Parallel = layout,
+            // 0.9 since the first release (vllm/config.py CacheConfig.gpu_memory_utilization)
+            GpuMemoryUtilization = s.GetDouble("gpu_memory_utilization", 0.9, 0.01, 1.0),
+            MaxModelLen = maxModelLen,
+            MaxNumSeqs = maxNumSeqs,
+            MaxNumBatchedTokens = maxBatched,
+            Dtype = dtype,
+            Weights = weights,
+            Quantization = quantization,
+            KvDtype = KvCacheDtype.Parse(s.GetString("kv_cache_dtype") ?? request.Workload.KvCacheType, dtype),
+            // CacheConfig.block_size default 16 on CUDA
+            BlockSize = s.GetInt("block_size", 16, 1, 1 << 16),
+            EnforceEager = s.GetBool("enforce_eager", false),
+            CpuOffloadBytes = (long)(s.GetDouble("cpu_offload_gb", 0, 0, 1 << 20) * (1L << 30)),
+            PrefixCaching = s.GetBool("enable_prefix_caching", version.V1),
+            NumGpuBlocksOverride = s.Has("num_gpu_blocks_override") ? s.GetLong("num_gpu_blocks_override", 0, 1, long.MaxValue) : null,
+            FlashInferSampler = s.GetBool("use_flashinfer_sampler", DefaultFlashInferSampler(version)),
+            // LoRAConfig defaults: max_lora_rank 16, max_loras 1 (vllm/config LoRAConfig)
+            LoraRank = s.GetBool("enable_lora", false) ? s.GetInt("max_lora_rank", 16, 1, 1024) : 0,
+            MaxLoras = s.GetInt("max_loras", 1, 1, 1024),
+            KvCacheMemoryBytes = s.Has("kv_cache_memory_bytes") ? s.GetLong("kv_cache_memory_bytes", 0, 0, long.MaxValue) : null,
+            EstimateCudaGraphs = s.GetBool("estimate_cudagraphs", false),
+        };
+    }
+
+    /// <summary>
+    /// Default max_num_seqs and max_num_batched_tokens. V1 (arg_utils.py <c>_set_default_args_v1</c>, 0.9+):
+    /// the OpenAI server uses 1024 sequences and 8192 tokens on GPUs with ≥ 70 GiB other than A100, else
+    /// 256 and 2048; the offline <c>LLM</c> class (<c>usage_context</c> "llm") 1024/16384 and 256/8192. V0: 256 sequences; with chunked prefill (default on when max_model_len &gt; 32K) 2048
+    /// tokens (512 before 0.6.2), otherwise max(max_model_len, 2048) so a whole prompt fits one step
+    /// (max(max_model_len, 2560) in 0.2.x).
+    /// </summary>
+    private static (int Seqs, long Tokens) DefaultBatching(VllmVersion version, Accelerator gpu, long maxModelLen, EngineSettings s)
+    {
+        if (version.V1)
+        {
+            bool big = gpu.MemoryBytes >= 70L * (1L << 30) && !gpu.Name.Contains("A100", StringComparison.OrdinalIgnoreCase);
+            bool offline = (s.GetString("usage_context") ?? "server").Trim().ToLowerInvariant() switch
+            {
+                "server" or "openai_api_server" => false,
+                "llm" or "llm_class" => true,
+                var other => throw new InvalidSettingException("usage_context", $"'{other}' is neither server nor llm"),
+            };
+            return (big, offline) switch
+            {
+                (true, false) => (1024, 8192),
+                (true, true) => (1024, 16384),
+                (false, false) => (256, 2048),
+                (false, true) => (256, 8192),
+            };
+        }
+
+        bool chunked = s.GetBool("enable_chunked_prefill", maxModelLen > 32768 && version.AtLeast(5, 0));
+        if (chunked)
+            return (256, version.AtLeast(6, 2) ? 2048 : 512);
+        return (256, Math.Max(maxModelLen, version.AtLeast(3, 0) ? 2048 : 2560));
+    }
+
+    /// <summary>
+    /// The weight layout implied by <c>--quantization</c> when the model description carries no
+    /// quantization_config: "fp8" quantizes a 16-bit checkpoint at load time to FP8 with one fp32 scale per
+    /// tensor (Fp8LinearMethod, dynamic activation scales); "bitsandbytes" loads NF4; "mxfp4" is gpt-oss's
+    /// expert-only MXFP4; GPTQ/AWQ default to 4-bit, group 128 (the checkpoint config, when known, wins).
+    /// </summary>
+    private static WeightFormat? FormatOfQuantization(string? quantization, ScalarType dtype) => quantization?.Trim().ToLowerInvariant() switch
+    {
+        null or "" or "none" => null,
+        "fp8" => WeightFormat.Parse("fp8", dtype),
+        "bitsandbytes" => WeightFormat.Parse("nf4", dtype),
+        "mxfp4" => WeightFormat.Parse("mxfp4", dtype) with { ExpertsOnly = true },
+        "gptq" or "gptq_marlin" or "gptq_bitblas" => WeightFormat.Parse("gptq-int4"),
+        "awq" or "awq_marlin" => WeightFormat.Parse("awq-int4"),
+        "compressed-tensors" or "compressed_tensors" or "modelopt" or "modelopt_fp4" => throw new InvalidSettingException("quantization",
+            $"'{quantization}' takes its layout from the checkpoint's quantization_config, which this model description lacks"),
+        _ => throw new InvalidSettingException("quantization", $"'{quantization}' is not a quantization method this model knows (fp8, gptq, gptq_marlin, awq, awq_marlin, bitsandbytes, mxfp4, compressed-tensors)"),
+    };
+
+    /// <summary>
+    /// Whether top-k/top-p runs in FlashInfer (VLLM_USE_FLASHINFER_SAMPLER unset). V0 never does. V1 logs
+    /// "Using FlashInfer for top-p &amp; top-k sampling" before 0.10.2 and again from 0.11 (FlashInfer shipped as a
+    /// dependency); the 0.10.2 logs show the PyTorch sort's footprint in the profile (v1/sample/ops/topk_topp_sampler.py).
+    /// </summary>
+    private static bool DefaultFlashInferSampler(VllmVersion version) =>
+        version.V1 && (!version.AtLeast(10, 2) || version.AtLeast(11));
+
+    private static ScalarType ResolveDtype(string? text, ScalarType modelDtype, Accelerator gpu)
+    {
+        bool noBf16 = double.TryParse(gpu.ComputeCapability, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var cc) && cc < 8.0;
+        if (text is null || text.Equals("auto", StringComparison.OrdinalIgnoreCase))
+        {
+            // "auto": the config's torch_dtype, but float32 checkpoints are served in bfloat16/float16, and bfloat16
+            // falls back to float16 below compute capability 8.0 (ModelConfig._get_and_verify_dtype / platform check)
+            var auto = modelDtype is ScalarType.F32 ? ScalarType.BF16 : modelDtype;
+            return auto == ScalarType.BF16 && noBf16 ? ScalarType.F16 : auto;
+        }
+
+        if (ScalarTypes.TryParse(text, out var t) && t is ScalarType.BF16 or ScalarType.F16 or ScalarType.F32)
+        {
+            if (t == ScalarType.BF16 && noBf16)
+                throw new InvalidSettingException("dtype", $"Bfloat16 is only supported on GPUs with compute capability of at least 8.0. Your {gpu.Name} GPU has compute capability {gpu.ComputeCapability}. Use --dtype=half.");
+            return t;
+        }
+
+        throw new InvalidSettingException("dtype", $"'{text}' is not a vLLM dtype (auto, half, float16, bfloat16, float, float32)");
+    }
+}

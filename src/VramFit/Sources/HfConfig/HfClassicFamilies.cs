@@ -1,0 +1,99 @@
+using VramFit.Models;
+
+namespace VramFit.Sources.HfConfig;
+
+/// <summary>
+/// LayerNorm-with-bias decoders with plain (non-gated) GELU MLPs and fused QKV projections:
+/// GPT-2, GPT-NeoX / Pythia, Falcon and StarCoder2.
+/// </summary>
+internal static class HfClassicFamilies
+{
+    /// <summary>
+    /// GPT-2: learned absolute positions (n_positions), fused c_attn with bias, c_proj with bias, a 4·h MLP
+    /// (n_inner) with biases, two LayerNorms per block, tied output head (GPT2LMHeadModel ties lm_head).
+    /// </summary>
+    public static ModelDescription Gpt2(HfConfig c)
+    {
+        int hidden = c.RequireInt("n_embd", "hidden_size");
+        var layer = new LayerSpec
+        {
+            Attention = HfDecoder.Attention(c, HfLayerType.Full, 0, qkvBias: true, outputBias: true) with { FusedQkv = true },
+            Mlp = HfDecoder.DenseMlp(c, bias: true, gated: false, ffn: c.Int("n_inner") ?? 4 * hidden),
+            NormBias = true,
+        };
+        return HfDecoder.Build(c, Enumerable.Repeat(layer, c.RequireInt("n_layer", "num_hidden_layers")), tiedByDefault: true,
+            norm: NormKind.LayerNorm, learnedPositions: c.RequireInt("n_positions", "max_position_embeddings"),
+            maxContext: c.RequireInt("n_positions", "max_position_embeddings"));
+    }
+
+    /// <summary>
+    /// GPT-NeoX (Pythia, GPT-NeoX-20B): fused query_key_value and dense with biases (attention_bias, default
+    /// true), a biased GELU MLP, two LayerNorms with bias per block, separate embed_in / embed_out.
+    /// </summary>
+    public static ModelDescription GptNeoX(HfConfig c)
+    {
+        bool bias = c.Bool("attention_bias") ?? true;
+        var layer = new LayerSpec
+        {
+            Attention = HfDecoder.Attention(c, HfLayerType.Full, 0, bias, bias) with { FusedQkv = true },
+            Mlp = HfDecoder.DenseMlp(c, bias: true, gated: false),
+            NormBias = true,
+        };
+        return HfDecoder.Build(c, Enumerable.Repeat(layer, c.RequireInt("num_hidden_layers")), norm: NormKind.LayerNorm);
+    }
+
+    /// <summary>
+    /// Falcon. Falcon-7B: parallel attention + MLP behind one LayerNorm, multi-query (one KV head).
+    /// Falcon-40B/180B (new_decoder_architecture): grouped KV heads (num_kv_heads) and two LayerNorms
+    /// (ln_attn, ln_mlp; num_ln_in_parallel_attn). Fused QKV, 4·h GELU MLP (ffn_hidden_size), biases only
+    /// when <c>bias</c>; tied embeddings by default (transformers FalconConfig).
+    /// </summary>
+    public static ModelDescription Falcon(HfConfig c)
+    {
+        int hidden = c.RequireInt("hidden_size", "n_embd");
+        int heads = c.RequireInt("num_attention_heads", "n_head");
+        bool newArch = c.Bool("new_decoder_architecture") ?? false;
+        bool parallel = c.Bool("parallel_attn") ?? true;
+        int kvHeads = newArch ? c.FirstInt("num_kv_heads", "n_head_kv") ?? heads
+            : c.Bool("multi_query") ?? true ? 1 : heads;
+        int norms = newArch ? c.Int("num_ln_in_parallel_attn") ?? 2 : parallel ? 1 : 2;
+        bool bias = c.Bool("bias") ?? false;
+        var attention = new AttentionSpec
+        {
+            Kind = AttentionKind.Full,
+            HeadCount = heads,
+            KvHeadCount = kvHeads,
+            KeyHeadDim = c.Int("head_dim") ?? hidden / heads,
+            ValueHeadDim = c.Int("head_dim") ?? hidden / heads,
+            QkvBias = bias,
+            OutputBias = bias,
+            FusedQkv = true,
+        };
+        var layer = new LayerSpec
+        {
+            Attention = attention,
+            Mlp = HfDecoder.DenseMlp(c, bias: bias, gated: false, ffn: c.Int("ffn_hidden_size") ?? 4 * hidden),
+            NormCount = norms,
+            NormBias = true,
+        };
+        return HfDecoder.Build(c, Enumerable.Repeat(layer, c.RequireInt("num_hidden_layers", "n_layer")), tiedByDefault: true,
+            norm: NormKind.LayerNorm, maxContext: c.Int("max_position_embeddings") ?? 2048);
+    }
+
+    /// <summary>
+    /// StarCoder2: GQA with biases on q, k, v and o (use_bias), a biased GELU MLP (c_fc, c_proj), two
+    /// LayerNorms with bias, and a sliding window on every layer when <c>sliding_window</c> is set.
+    /// </summary>
+    public static ModelDescription StarCoder2(HfConfig c)
+    {
+        bool bias = c.Bool("use_bias") ?? true;
+        int window = c.Int("sliding_window") ?? 0;
+        var layer = new LayerSpec
+        {
+            Attention = HfDecoder.Attention(c, HfDecoder.UniformType(c), window, bias, bias),
+            Mlp = HfDecoder.DenseMlp(c, bias: bias, gated: false),
+            NormBias = true,
+        };
+        return HfDecoder.Build(c, Enumerable.Repeat(layer, c.RequireInt("num_hidden_layers")), tiedByDefault: true, norm: NormKind.LayerNorm);
+    }
+}

@@ -1,0 +1,74 @@
+using VramFit.Models;
+
+namespace VramFit.Sources.HfConfig;
+
+/// <summary>
+/// Pieces shared by the decoder-only families: the standard attention block read from the usual
+/// config keys, a dense or MoE MLP, and the final <see cref="ModelDescription"/> assembly.
+/// </summary>
+internal static class HfDecoder
+{
+    /// <summary>
+    /// Standard multi-head / grouped-query attention from hidden_size, num_attention_heads,
+    /// num_key_value_heads (default: heads) and head_dim (default: hidden / heads).
+    /// </summary>
+    public static AttentionSpec Attention(HfConfig c, HfLayerType type, int window, bool qkvBias = false, bool outputBias = false, QkNormKind qkNorm = QkNormKind.None)
+    {
+        int hidden = c.RequireInt("hidden_size", "n_embd");
+        int heads = c.RequireInt("num_attention_heads", "n_head");
+        int kvHeads = c.Int("num_key_value_heads") ?? heads;
+        int headDim = c.Int("head_dim") ?? hidden / heads;
+        bool sliding = type == HfLayerType.Sliding;
+        if (sliding && window <= 0)
+            throw c.Missing("sliding_window");
+        return new AttentionSpec
+        {
+            Kind = sliding ? AttentionKind.SlidingWindow : AttentionKind.Full,
+            HeadCount = heads,
+            KvHeadCount = kvHeads,
+            KeyHeadDim = headDim,
+            ValueHeadDim = headDim,
+            SlidingWindow = sliding ? window : 0,
+            QkvBias = qkvBias,
+            OutputBias = outputBias,
+            QkNorm = qkNorm,
+        };
+    }
+
+    /// <summary>A gated (SwiGLU / GeGLU) dense MLP of <c>intermediate_size</c>.</summary>
+    public static MlpSpec DenseMlp(HfConfig c, bool bias = false, bool gated = true, int? ffn = null) =>
+        new() { Kind = MlpKind.Dense, FfnSize = ffn ?? c.RequireInt("intermediate_size"), Bias = bias, Gated = gated };
+
+    /// <summary>
+    /// The window of a model that slides on every layer when <c>sliding_window</c> is set
+    /// (Mistral-7B-v0.1, Phi-3-mini, StarCoder2), 0 when it is null or absent.
+    /// </summary>
+    public static HfLayerType UniformType(HfConfig c) => (c.Int("sliding_window") ?? 0) > 0 ? HfLayerType.Sliding : HfLayerType.Full;
+
+    /// <summary>Assembles the description with the fields every family reads the same way.</summary>
+    public static ModelDescription Build(
+        HfConfig c,
+        IEnumerable<LayerSpec> layers,
+        bool tiedByDefault = false,
+        NormKind norm = NormKind.RmsNorm,
+        int learnedPositions = 0,
+        HfConfig? root = null,
+        long visionParameters = 0,
+        int? maxContext = null,
+        int? vocab = null)
+    {
+        root ??= c;
+        return new ModelDescription(
+            (root.String("model_type") ?? c.ModelType),
+            c.RequireInt("hidden_size", "n_embd"),
+            vocab ?? c.RequireInt("vocab_size"),
+            layers,
+            tiedEmbeddings: c.Bool("tie_word_embeddings") ?? root.Bool("tie_word_embeddings") ?? tiedByDefault,
+            maxContext: maxContext ?? c.Int("max_position_embeddings") ?? 0,
+            dtype: c.Has("torch_dtype") || c.Has("dtype") ? c.Dtype : root.Dtype,
+            normKind: norm,
+            learnedPositions: learnedPositions,
+            checkpointFormat: HfQuantization.Read(root, c.Has("torch_dtype") || c.Has("dtype") ? c.Dtype : root.Dtype),
+            visionEncoderParameters: visionParameters);
+    }
+}

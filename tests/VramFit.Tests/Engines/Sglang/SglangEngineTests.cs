@@ -1,0 +1,80 @@
+using VramFit.Engines;
+using VramFit.Engines.Serving;
+using VramFit.Engines.Sglang;
+using VramFit.Hardware;
+using VramFit.Models;
+using VramFit.Tests.Engines.Serving;
+
+namespace VramFit.Tests.Engines.Sglang;
+
+public class SglangEngineTests(Xunit.Abstractions.ITestOutputHelper output)
+{
+    private const long GiB = 1L << 30;
+    private static readonly SglangEngine Engine = new();
+
+    private static long Overhead(int tp, Accelerator gpu) => CommunicationBuffers.CudaContextBytes + CommunicationBuffers.NcclBytes(tp, gpu)
+        + (tp > 1 ? CommunicationBuffers.CustomAllReduceBytes : 0);
+
+    [Theory]
+    [InlineData(1, 0.88)]
+    [InlineData(2, 0.87)]
+    [InlineData(4, 0.85)]
+    [InlineData(8, 0.81)]
+    [InlineData(16, 0.79)]
+    public void Default_mem_fraction_static_follows_tp(int tp, double fraction) =>
+        Assert.Equal(fraction, SglangEngine.DefaultMemFraction(tp));
+
+    [Fact]
+    public void Pool_by_hand_for_Llama_3_1_8B()
+    {
+        // before = 70 GiB free after context; weights 16,060,522,496 B; rest = after − before × (1 − 0.88)
+        var gpu = ServingFixtures.H100;
+        long before = 70 * GiB;
+        var r = Engine.Estimate(new EstimateRequest(ServingFixtures.Llama31_8B(), new Deployment(gpu, 1, freeBytesPerGpu: before + Overhead(1, gpu)),
+            new Workload(), new EngineSettings([new("context_length", "8192")])));
+        long rest = before - 16_060_522_496L - (long)(before * (1 - 0.88));
+        long cell = 8L * 128 * 32 * 2 * 2;                       // kv heads × head_dim × layers × (K, V) × 2 B
+        Assert.Equal(rest / cell, r.Capacity!.KvCacheTokens);
+        Assert.Equal(Math.Round((rest / cell + 1) * cell / 2.0 / GiB, 2), r.PrintedFigures["k_gib"]);
+        Assert.StartsWith("python -m sglang.launch_server --model-path meta-llama/Llama-3.1-8B --mem-fraction-static 0.88", r.LaunchCommand);
+    }
+
+    [Fact]
+    public void MLA_cells_hold_the_latent_once_per_layer_at_any_TP()
+    {
+        var model = ServingFixtures.MlaModel();
+        var gpu = ServingFixtures.H100;
+        foreach (int tp in new[] { 1, 8 })
+        {
+            var r = Engine.Estimate(new EstimateRequest(model, new Deployment(gpu, 8), new Workload(),
+                new EngineSettings([new("tp_size", tp.ToString(System.Globalization.CultureInfo.InvariantCulture)), new("context_length", "4096")])));
+            var kv = r.Devices[0].Items.Single(i => i.Name == "KV pool");
+            Assert.Contains(kv.Inputs, i => i.Name == "cell_size" && i.Value == 576 * 61 * 2);
+        }
+    }
+
+    [Fact]
+    public void QwQ_32B_TP4_public_case()
+    {
+        // sglang-qwq-32b-tp4-4x24gb-pcie: 21.63 GiB free before loading per rank, default fraction 0.85;
+        // logged 46,611 tokens, K 1.42 GiB, V 1.42 GiB, weights 15.54 GiB. The weights SGLang logs are the drop in
+        // free memory during loading (15.54) where the tensors are 15.26 GiB; that 0.28 GiB lands in the pool.
+        var gpu = ServingFixtures.Gpu("24GB PCIe GPU", 24576, "PCIe 4.0 x16", "8.6");
+        var r = Engine.Estimate(new EstimateRequest(ServingFixtures.QwQ32B(), new Deployment(gpu, 4, freeBytesPerGpu: (long)(21.63 * GiB) + Overhead(4, gpu)),
+            new Workload(), new EngineSettings([new("tp_size", "4"), new("dtype", "bfloat16"), new("context_length", "131072"), new("chunked_prefill_size", "2048"), new("max_prefill_tokens", "16384")])));
+        output.WriteLine($"tokens {r.PrintedFigures["max_total_num_tokens"]} k {r.PrintedFigures["k_gib"]} weights {r.PrintedFigures["weights_gib"]}");
+        Assert.InRange(r.PrintedFigures["max_total_num_tokens"], 46611 * 0.97, 46611 * 1.12);
+        Assert.InRange(r.PrintedFigures["k_gib"], 1.42 * 0.97, 1.42 * 1.12);
+        Assert.Equal(r.PrintedFigures["k_gib"], r.PrintedFigures["v_gib"]);
+        Assert.InRange(r.PrintedFigures["weights_gib"], 15.54 * 0.97, 15.54);
+    }
+
+    [Fact]
+    public void No_room_gives_SGLangs_error()
+    {
+        var gpu = ServingFixtures.L4;
+        var r = Engine.Estimate(new EstimateRequest(ServingFixtures.Qwen2_7B(), new Deployment(gpu), new Workload(), new EngineSettings([new("context_length", "4096"), new("mem_fraction_static", "0.6")])));
+        Assert.Equal(0, r.Capacity!.KvCacheTokens);
+        Assert.Equal("Not enough memory. Please try to increase --mem-fraction-static.", r.Capacity.EngineError);
+    }
+}

@@ -1,0 +1,198 @@
+using VramFit.Errors;
+using VramFit.Models;
+using VramFit.Numerics;
+using VramFit.Sources.HfConfig;
+
+namespace VramFit.Tests.Sources.HfConfig;
+
+/// <summary>Per-family layer patterns read from the catalog's published configs.</summary>
+public class HfFamilyTranslationTests
+{
+    private static ModelDescription Catalog(string id) => ModelCatalog.Find(id).Describe();
+
+    private static string Pattern(ModelDescription m) => string.Concat(m.Layers.Select(l => l.Attention.Kind switch
+    {
+        AttentionKind.Full => 'F',
+        AttentionKind.SlidingWindow => 'S',
+        AttentionKind.Mla => 'M',
+        AttentionKind.Recurrent => 'R',
+        _ => '-',
+    }));
+
+    [Fact]
+    public void Gemma3_has_five_local_layers_per_global_one()
+    {
+        var m = Catalog("google/gemma-3-27b-it");
+        Assert.Equal(62, m.Layers.Length);
+        Assert.Equal("SSSSSF", Pattern(m)[..6]);
+        Assert.Equal(10, m.Layers.Count(l => l.Attention.Kind == AttentionKind.Full));
+        Assert.All(m.Layers.Where(l => l.Attention.Kind == AttentionKind.SlidingWindow), l => Assert.Equal(1024, l.Attention.SlidingWindow));
+        Assert.All(m.Layers, l => Assert.Equal(4, l.NormCount));
+        Assert.Equal(QkNormKind.PerHead, m.Layers[0].Attention.QkNorm);
+        Assert.Equal(128, m.Layers[0].Attention.KeyHeadDim);
+    }
+
+    [Fact]
+    public void Gemma3_multimodal_text_config_takes_transformers_defaults()
+    {
+        var m = Catalog("google/gemma-3-4b-it");
+        Assert.Equal(262_208, m.VocabSize);
+        Assert.Equal(8, m.Layers[0].Attention.HeadCount);
+        Assert.Equal(4, m.Layers[0].Attention.KvHeadCount);
+        Assert.Equal(256, m.Layers[0].Attention.KeyHeadDim);
+        // SigLIP-so400m at 896 px (416,866,032) + projector 1152 × 2560 + 1152
+        Assert.Equal(419_816_304L, m.VisionEncoderParameters);
+    }
+
+    [Fact]
+    public void Gemma2_alternates_starting_with_a_sliding_layer() =>
+        Assert.Equal(string.Concat(Enumerable.Repeat("SF", 21)), Pattern(Catalog("google/gemma-2-9b")));
+
+    [Fact]
+    public void Gpt_oss_alternates_and_carries_sinks_biases_and_mxfp4_experts()
+    {
+        var m = Catalog("openai/gpt-oss-20b");
+        Assert.Equal(string.Concat(Enumerable.Repeat("SF", 12)), Pattern(m));
+        var layer = m.Layers[0];
+        Assert.Equal(128, layer.Attention.SlidingWindow);
+        Assert.True(layer.Attention.Sinks && layer.Attention.QkvBias && layer.Attention.OutputBias);
+        Assert.True(layer.Mlp.Bias && layer.Mlp.RouterBias);
+        Assert.Equal((32, 4), (layer.Mlp.ExpertCount, layer.Mlp.ActiveExpertCount));
+        Assert.Equal(WeightFormatKind.Mxfp4, m.CheckpointFormat!.Kind);
+        Assert.True(m.CheckpointFormat.ExpertsOnly);
+        Assert.Contains(TensorInventory.Build(m), t => t.Name == "blk.0.attn_sinks.weight" && t.Elements == 64);
+    }
+
+    [Fact]
+    public void DeepSeek_v3_has_leading_dense_layers_mla_and_a_nextn_block()
+    {
+        var m = Catalog("deepseek-ai/DeepSeek-V3");
+        Assert.Equal(62, m.Layers.Length);
+        Assert.Equal(61, m.RepeatingLayerCount);
+        Assert.All(m.Layers, l => Assert.Equal(AttentionKind.Mla, l.Attention.Kind));
+        Assert.All(m.Layers.Take(3), l => Assert.Equal(MlpKind.Dense, l.Mlp.Kind));
+        Assert.All(m.Layers.Skip(3), l => Assert.Equal(MlpKind.MoE, l.Mlp.Kind));
+        var moe = m.Layers[3].Mlp;
+        Assert.Equal((256, 8, 1, 2048), (moe.ExpertCount, moe.ActiveExpertCount, moe.SharedExpertCount, moe.SharedExpertFfnSize));
+        Assert.True(moe.RouterScoreCorrectionBias);
+        Assert.True(m.Layers[^1].IsNextN);
+        Assert.False(m.Layers[^1].OwnsKvCache);
+        Assert.Equal(576, m.Layers[0].Attention.Mla!.LatentElementsPerToken);
+        Assert.Equal(Fp8ScaleGranularity.Block128, m.CheckpointFormat!.Fp8Scales);
+    }
+
+    [Fact]
+    public void DeepSeek_v2_lite_projects_queries_directly()
+    {
+        var m = Catalog("deepseek-ai/DeepSeek-V2-Lite");
+        Assert.Equal(0, m.Layers[0].Attention.Mla!.QLoraRank);
+        Assert.Equal(MlpKind.Dense, m.Layers[0].Mlp.Kind);
+        Assert.Equal(MlpKind.MoE, m.Layers[1].Mlp.Kind);
+        Assert.DoesNotContain(m.Layers, l => l.IsNextN);
+    }
+
+    [Fact]
+    public void Qwen3_next_has_three_delta_net_layers_per_gated_attention_layer()
+    {
+        var m = Catalog("Qwen/Qwen3-Next-80B-A3B-Instruct");
+        Assert.Equal(string.Concat(Enumerable.Repeat("RRRF", 12)), Pattern(m));
+        Assert.True(m.Layers[3].Attention.GatedQuery);
+        var gdn = m.Layers[0].Attention.Recurrent!;
+        Assert.Equal(RecurrentKind.GatedDeltaNet, gdn.Kind);
+        // conv state (d_conv − 1)·(2·16·128 + 32·128), recurrent state 32·128·128
+        Assert.Equal(3L * (2 * 16 * 128 + 32 * 128), gdn.ConvStateElements);
+        Assert.Equal(32L * 128 * 128, gdn.SsmStateElements);
+        Assert.All(m.Layers, l => Assert.True(l.Mlp.SharedExpertGate));
+    }
+
+    [Fact]
+    public void Jamba_places_attention_every_eighth_layer_and_moe_every_second()
+    {
+        var m = Catalog("ai21labs/Jamba-v0.1");
+        Assert.Equal(string.Concat(Enumerable.Repeat("RRRRFRRR", 4)), Pattern(m));
+        Assert.Equal(string.Concat(Enumerable.Repeat("DM", 16)), string.Concat(m.Layers.Select(l => l.Mlp.Kind == MlpKind.MoE ? 'M' : 'D')));
+        var mamba = m.Layers[0].Attention.Recurrent!;
+        Assert.Equal((8192, 16, 4, 256), (mamba.InnerSize, mamba.StateSize, mamba.ConvKernel, mamba.DtRank));
+        Assert.True(mamba.InnerNorms);
+    }
+
+    [Fact]
+    public void Cohere2_slides_three_layers_of_four_behind_one_layernorm()
+    {
+        var m = Catalog("CohereForAI/c4ai-command-r7b-12-2024");
+        Assert.Equal(string.Concat(Enumerable.Repeat("SSSF", 8)), Pattern(m));
+        Assert.All(m.Layers, l => Assert.Equal(1, l.NormCount));
+        Assert.Equal(NormKind.LayerNorm, m.NormKind);
+        Assert.True(m.TiedEmbeddings);
+    }
+
+    [Fact]
+    public void Falcon_7b_is_multi_query_and_40b_uses_grouped_kv_with_two_norms()
+    {
+        var f7 = Catalog("tiiuae/falcon-7b").Layers[0];
+        Assert.Equal((71, 1, 1), (f7.Attention.HeadCount, f7.Attention.KvHeadCount, f7.NormCount));
+        var f40 = Catalog("tiiuae/falcon-40b").Layers[0];
+        Assert.Equal((128, 8, 2), (f40.Attention.HeadCount, f40.Attention.KvHeadCount, f40.NormCount));
+        Assert.True(f40.NormBias && f40.Attention.FusedQkv && !f40.Mlp.Gated);
+    }
+
+    [Fact]
+    public void Mistral_v01_slides_every_layer_and_v03_does_not()
+    {
+        Assert.All(Catalog("mistralai/Mistral-7B-v0.1").Layers, l => Assert.Equal(4096, l.Attention.SlidingWindow));
+        Assert.All(Catalog("mistralai/Mistral-7B-v0.3").Layers, l => Assert.Equal(AttentionKind.Full, l.Attention.Kind));
+    }
+
+    [Fact]
+    public void Qwen2_ignores_sliding_window_unless_enabled()
+    {
+        var m = Catalog("Qwen/Qwen2-7B-Instruct");
+        Assert.All(m.Layers, l => Assert.Equal(AttentionKind.Full, l.Attention.Kind));
+        Assert.True(m.Layers[0].Attention.QkvBias);
+        Assert.False(m.Layers[0].Attention.OutputBias);
+    }
+
+    [Fact]
+    public void Qwen2_5_vl_counts_its_vision_tower_separately()
+    {
+        var m = Catalog("Qwen/Qwen2.5-VL-7B-Instruct");
+        Assert.Equal(7_615_616_512L, TensorInventory.ParameterCount(m));
+        Assert.Equal(676_550_144L, m.VisionEncoderParameters);
+    }
+
+    [Fact]
+    public void Gpt2_has_learned_positions_and_biased_layernorms()
+    {
+        var m = Catalog("openai-community/gpt2");
+        Assert.Equal(1024, m.LearnedPositions);
+        Assert.Contains(TensorInventory.Build(m), t => t.Name == "output_norm.bias");
+        Assert.DoesNotContain(TensorInventory.Build(m), t => t.Name == "output.weight");
+    }
+
+    [Fact]
+    public void Layer_types_of_the_wrong_length_are_rejected() =>
+        Assert.Contains("layer_types", Assert.Throws<ModelDescriptionException>(() => HfConfigReader.Parse("""
+            {"model_type":"gpt_oss","hidden_size":64,"num_attention_heads":4,"num_key_value_heads":2,"head_dim":16,
+             "num_hidden_layers":3,"layer_types":["sliding_attention","full_attention"],"num_local_experts":4,
+             "num_experts_per_tok":2,"intermediate_size":32,"vocab_size":100}
+            """)).Message, StringComparison.Ordinal);
+
+    [Theory]
+    [InlineData("""{"model_type":"deepseek_v3","hidden_size":64,"num_attention_heads":4,"num_hidden_layers":2,"intermediate_size":32,"vocab_size":100,"qk_nope_head_dim":16,"qk_rope_head_dim":8,"v_head_dim":16}""", "kv_lora_rank")]
+    [InlineData("""{"model_type":"qwen3_moe","hidden_size":64,"num_attention_heads":4,"num_hidden_layers":2,"intermediate_size":32,"vocab_size":100,"num_experts":8,"num_experts_per_tok":2}""", "moe_intermediate_size")]
+    [InlineData("""{"model_type":"qwen3_next","hidden_size":64,"num_attention_heads":4,"num_hidden_layers":4,"intermediate_size":32,"vocab_size":100,"linear_key_head_dim":16,"linear_value_head_dim":16,"linear_num_value_heads":4,"linear_num_key_heads":2}""", "linear_conv_kernel_dim")]
+    [InlineData("""{"model_type":"mixtral","hidden_size":64,"num_attention_heads":4,"num_hidden_layers":2,"intermediate_size":32,"vocab_size":100,"num_experts_per_tok":2}""", "num_local_experts")]
+    [InlineData("""{"model_type":"gpt2","n_head":4,"n_layer":2,"vocab_size":100,"n_positions":64}""", "n_embd")]
+    [InlineData("""{"model_type":"gemma2","hidden_size":64,"num_attention_heads":4,"num_hidden_layers":2,"intermediate_size":32}""", "vocab_size")]
+    [InlineData("""{"model_type":"qwen3_moe","hidden_size":64,"num_attention_heads":4,"num_hidden_layers":2,"intermediate_size":32,"vocab_size":100,"num_experts":8,"num_experts_per_tok":9,"moe_intermediate_size":16}""", "num_experts_per_tok")]
+    public void Missing_or_contradictory_fields_are_named(string json, string field) =>
+        Assert.Contains(field, Assert.Throws<ModelDescriptionException>(() => HfConfigReader.Parse(json)).Message, StringComparison.Ordinal);
+
+    [Fact]
+    public void Every_supported_model_type_is_listed_in_the_error()
+    {
+        var e = Assert.Throws<UnsupportedArchitectureException>(() => HfConfigReader.Parse("""{"model_type":"mamba2"}"""));
+        foreach (var type in new[] { "deepseek_v3", "gemma3", "gpt_oss", "jamba", "qwen3_next", "falcon", "starcoder2" })
+            Assert.Contains(type, e.Message, StringComparison.Ordinal);
+    }
+}
