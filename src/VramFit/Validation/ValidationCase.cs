@@ -37,6 +37,12 @@ public sealed record ValidationCase
 
     public string? HfId { get; init; }
 
+    /// <summary>The GGUF file type a Hugging Face–described run used ("Q4_K_M", "UD-IQ3_XXS"), when given.</summary>
+    public string? GgufFileType { get; init; }
+
+    /// <summary>Size of the GGUF file in bytes ("file_size_bytes" of the model, or of its GGUF metadata), when given.</summary>
+    public long? FileSizeBytes { get; init; }
+
     /// <summary>The engine settings as text, by the engine's own names.</summary>
     public required ImmutableArray<KeyValuePair<string, string>> Params { get; init; }
 

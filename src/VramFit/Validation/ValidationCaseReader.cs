@@ -75,6 +75,8 @@ public static class ValidationCaseReader
                 GgufFile = model.ValueKind == JsonValueKind.Object ? Str(model, "gguf_file") : null,
                 HfConfig = model.ValueKind == JsonValueKind.Object && model.TryGetProperty("hf_config", out var hc) && hc.ValueKind == JsonValueKind.Object ? hc.Clone() : null,
                 HfId = model.ValueKind == JsonValueKind.Object ? Str(model, "hf_id") : null,
+                GgufFileType = model.ValueKind == JsonValueKind.Object ? Str(model, "gguf_file_type") : null,
+                FileSizeBytes = model.ValueKind == JsonValueKind.Object ? Long(model, "file_size_bytes") : null,
                 Params = root.TryGetProperty("params", out var p) && p.ValueKind == JsonValueKind.Object ? Settings(p) : [],
                 Observed = root.TryGetProperty("observed", out var o) && o.ValueKind == JsonValueKind.Object ? Flatten(o) : [],
                 File = file,

@@ -92,24 +92,51 @@ public static class ValidationRunner
             return model;
         }
 
+        // a GGUF file next to the case file: its header gives the exact tensors (llama.cpp's "exact tensor sizes")
+        string? ggufPath = c.GgufFile is { } f ? (Path.IsPathRooted(f) ? f : Path.Combine(Path.GetDirectoryName(Path.GetFullPath(c.File ?? ".")) ?? ".", f)) : null;
+        if (ggufPath is not null && File.Exists(ggufPath))
+            return ModelLookup.Resolve(ggufPath, offline: true);
+
         if (c.HfConfig is { } config)
-            return HfConfigReader.Read(new HfConfig(config, c.HfId), c.HfId ?? c.Id, "validation case");
+            return AsGguf(HfConfigReader.Read(new HfConfig(config, c.HfId), c.HfId ?? c.Id, "validation case"), c);
         if (c.HfId is { } id)
         {
             if (ModelCatalog.TryFind(id) is { } entry)
-                return entry.Describe();
+                return AsGguf(entry.Describe(), c);
             skipReason = $"model not in catalog: {id}";
             return null;
         }
 
         if (c.GgufFile is { } file)
         {
-            skipReason = $"gguf_file cases need the GGUF header reader, not available to the validator yet ({file})";
+            skipReason = $"gguf_file not found: {file}";
             return null;
         }
 
         skipReason = "the case describes no model (gguf, gguf_file, hf_config or hf_id)";
         return null;
+    }
+
+    /// <summary>
+    /// A Hugging Face–described model that the run used as a GGUF of a given file type: its tensors as
+    /// llama-quant.cpp would store them (calibrated to the file size when known).
+    /// </summary>
+    private static ModelDescription AsGguf(ModelDescription model, ValidationCase c)
+    {
+        if (c.GgufFileType is not { Length: > 0 } raw)
+            return model;
+        // unsloth "UD-" (dynamic) files keep the base type's name after the prefix
+        string ftype = raw.StartsWith("UD-", StringComparison.OrdinalIgnoreCase) ? raw[3..] : raw;
+        var main = Sources.Gguf.GgufModelTranslator.MainTypeOf(ftype);
+        var format = new Numerics.WeightFormat
+        {
+            Kind = Numerics.WeightFormatKind.Ggml,
+            Name = ftype.ToUpperInvariant(),
+            DenseType = Numerics.ScalarType.F32,
+            GgmlType = main ?? Numerics.GgmlType.F16,
+        };
+        var quantized = model.WithCheckpoint(null).WithFormat(format);
+        return quantized.WithCheckpoint(LlamaCppTensors.Estimate(quantized, c.FileSizeBytes));
     }
 
     private static EngineSettings Settings(ValidationCase c, IEngineModel engine)

@@ -57,7 +57,7 @@ public class ValidationTests
     [Theory]
     [InlineData("""{"id":"a","engine":"vllm-ng","observed":{"x":1}}""", "engine vllm-ng not modelled yet")]
     [InlineData("""{"id":"b","engine":"llama.cpp","model":{"hf_id":"nobody/Nothing-7B"},"observed":{"k_mib":1}}""", "model not in catalog: nobody/Nothing-7B")]
-    [InlineData("""{"id":"c","engine":"llama.cpp","model":{"gguf_file":"m.gguf"},"observed":{"k_mib":1}}""", "gguf_file cases need the GGUF header reader")]
+    [InlineData("""{"id":"c","engine":"llama.cpp","model":{"gguf_file":"m.gguf"},"observed":{"k_mib":1}}""", "gguf_file not found: m.gguf")]
     [InlineData("""{"id":"d","engine":"llama.cpp","model":{"gguf":{"general.architecture":"rwkv9"}},"observed":{"k_mib":1}}""", "unsupported architecture 'rwkv9'")]
     public void Unhandled_cases_are_skipped_with_the_reason(string line, string reason)
     {

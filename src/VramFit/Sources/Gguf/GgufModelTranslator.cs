@@ -29,6 +29,9 @@ public static class GgufModelTranslator
         "arcee", "exaone", "olmo2", "olmoe", "command-r", "minicpm", "stablelm", "internlm2", "dots1", "hunyuan-moe",
     ];
 
+    /// <summary>The ggml type most tensors of a llama.cpp file type get ("Q4_K_M" → q4_K), null for types unknown to mainline.</summary>
+    public static GgmlType? MainTypeOf(string fileType) => LlamaFileTypes.MainType(fileType);
+
     /// <summary>Builds the model description of the GGUF whose metadata is <paramref name="metadata"/>.</summary>
     /// <exception cref="UnsupportedArchitectureException">general.architecture is not one of <see cref="SupportedArchitectures"/>.</exception>
     /// <exception cref="ModelDescriptionException">A required key is missing or contradictory.</exception>
