@@ -5,7 +5,14 @@ using VramFit.Sources.Gguf;
 namespace VramFit.Validation;
 
 /// <summary>The GPUs of a validation case, as far as the log told.</summary>
-public sealed record CaseGpu(string? Name, int? Count, long? TotalMib);
+public sealed record CaseGpu(string? Name, int? Count, long? TotalMib)
+{
+    /// <summary>Free memory at start-up as the engine reported it, when known.</summary>
+    public long? FreeMib { get; init; }
+
+    /// <summary>The engine's GPU backend as the log names it ("CUDA", "Vulkan", "SYCL", "Metal").</summary>
+    public string? Backend { get; init; }
+}
 
 /// <summary>One observed figure, flattened as SCHEMA.md says ("kv_buffer_mib.CUDA0", "k_mib[1]").</summary>
 public readonly record struct ObservedFigure(string Name, double Value);

@@ -69,7 +69,7 @@ public static class ValidationCaseReader
                 EngineVersion = Str(root, "engine_version"),
                 Source = Str(root, "source"),
                 Gpu = root.TryGetProperty("gpu", out var g) && g.ValueKind == JsonValueKind.Object
-                    ? new CaseGpu(Str(g, "name"), Long(g, "count") is { } c ? (int)c : null, Long(g, "total_mib"))
+                    ? new CaseGpu(Str(g, "name"), Long(g, "count") is { } c ? (int)c : null, Long(g, "total_mib")) { FreeMib = Long(g, "free_mib"), Backend = Str(g, "backend") }
                     : null,
                 Gguf = model.ValueKind == JsonValueKind.Object && model.TryGetProperty("gguf", out var gg) && gg.ValueKind == JsonValueKind.Object ? Metadata(gg) : null,
                 GgufFile = model.ValueKind == JsonValueKind.Object ? Str(model, "gguf_file") : null,

@@ -152,7 +152,7 @@ public static class ValidationRunner
                 settings = settings.WithDefault("engine_version", version);
         }
 
-        if (known.Contains("backend") && BackendFromBufferNames(c.Observed) is { } backend)
+        if (known.Contains("backend") && (c.Gpu?.Backend?.ToLowerInvariant() ?? BackendFromBufferNames(c.Observed)) is { } backend)
             settings = settings.WithDefault("backend", backend);
         return settings;
     }
@@ -166,23 +166,24 @@ public static class ValidationRunner
         return null;
     }
 
+    /// <summary>
+    /// The case's GPUs: the catalog part when its name is known (vendor, datasheet memory), with the memory the log
+    /// reported (total_mib, free_mib) winning; unknown names keep the reported memory (80 GiB when none is given).
+    /// </summary>
     private static Deployment Deployment(ValidationCase c)
     {
         int count = c.Gpu?.Count ?? (c.Params.FirstOrDefault(p => p.Key == "devices").Value is { } d && int.TryParse(d, out var n) ? n : 1);
         string name = c.Gpu?.Name ?? "unknown GPU";
-        var vendor = name.Contains("AMD", StringComparison.OrdinalIgnoreCase) || name.Contains("Radeon", StringComparison.OrdinalIgnoreCase) ? AcceleratorVendor.Amd
-            : name.Contains("Intel", StringComparison.OrdinalIgnoreCase) || name.Contains("Arc", StringComparison.Ordinal) ? AcceleratorVendor.Intel
-            : name.Contains("Apple", StringComparison.OrdinalIgnoreCase) || name.StartsWith('M') ? AcceleratorVendor.Apple
-            : AcceleratorVendor.Nvidia;
-        var gpu = new Accelerator
-        {
-            Id = "case-gpu",
-            Name = name,
-            Vendor = vendor,
-            MemoryBytes = (c.Gpu?.TotalMib ?? 81920) << 20,
-            MemoryBandwidthGBps = 0,
-        };
-        return new Deployment(gpu, Math.Max(1, count));
+        var known = c.Gpu?.Name is { } gpuName ? AcceleratorCatalog.TryFind(gpuName) : null;
+        var vendor = known?.Vendor
+            ?? (name.Contains("AMD", StringComparison.OrdinalIgnoreCase) || name.Contains("Radeon", StringComparison.OrdinalIgnoreCase) ? AcceleratorVendor.Amd
+            : name.Contains("Intel", StringComparison.OrdinalIgnoreCase) ? AcceleratorVendor.Intel
+            : name.Contains("Apple", StringComparison.OrdinalIgnoreCase) ? AcceleratorVendor.Apple
+            : AcceleratorVendor.Nvidia);
+        long memory = c.Gpu?.TotalMib is { } mib ? mib << 20 : known?.MemoryBytes ?? 80L << 30;
+        var gpu = (known ?? new Accelerator { Id = "case-gpu", Name = name, Vendor = vendor, MemoryBytes = memory, MemoryBandwidthGBps = 0 })
+            with { MemoryBytes = memory };
+        return new Deployment(gpu, Math.Max(1, count), freeBytesPerGpu: c.Gpu?.FreeMib is { } free ? free << 20 : null);
     }
 
     /// <summary>
