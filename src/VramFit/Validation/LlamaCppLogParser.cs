@@ -46,6 +46,7 @@ public static partial class LlamaCppLogParser
         string? arch = null, version = null;
         bool ik = log.Contains("mla_attn", StringComparison.Ordinal) || log.Contains("fused_moe", StringComparison.Ordinal) || log.Contains("attn_max_b", StringComparison.Ordinal);
         int kvLines = 0;
+        (double Mib, int Device)? failed = null;
         foreach (var raw in log.Split('\n'))
         {
             var line = raw.TrimEnd('\r');
@@ -56,7 +57,7 @@ public static partial class LlamaCppLogParser
                 string key = p.Groups[1].Value.Trim(), value = p.Groups[2].Value.Trim();
                 if (key == "arch")
                     arch = value;
-                else if (key == "file type")
+                else if (key is "file type" or "model ftype")
                     meta["general.file_type_name"] = FileType(value);
                 else if (key == "file size" && Size().Match(value) is { Success: true } fs)
                     meta["file_size_bytes"] = (long)(double.Parse(fs.Groups[1].Value, CultureInfo.InvariantCulture) * Unit(fs.Groups[2].Value));
@@ -80,6 +81,18 @@ public static partial class LlamaCppLogParser
                 };
                 if (name is not null && !settings.ContainsKey(name))
                     settings[name] = value switch { "enabled" or "auto" => "true", "disabled" => "false", _ => value };
+            }
+
+            // a run that ran out of memory: "allocating 25145.56 MiB on device 0: cudaMalloc failed: out of memory"
+            // is the buffer llama.cpp wanted; the next lines say which one (KV cache, compute, else the model)
+            if (FailedAlloc().Match(line) is { Success: true } fa)
+                failed = (double.Parse(fa.Groups[1].Value, CultureInfo.InvariantCulture), int.Parse(fa.Groups[2].Value, CultureInfo.InvariantCulture));
+            if (failed is { } f && (line.Contains("kv cache", StringComparison.OrdinalIgnoreCase) || line.Contains("compute", StringComparison.Ordinal) || line.Contains("model", StringComparison.Ordinal) || line.Contains("load_tensors", StringComparison.Ordinal)) && !FailedAlloc().IsMatch(line))
+            {
+                string family = line.Contains("kv cache", StringComparison.OrdinalIgnoreCase) ? "kv_buffer_mib"
+                    : line.Contains("compute", StringComparison.Ordinal) ? "compute_buffer_mib" : "model_buffer_mib";
+                observed.Add(new ObservedFigure($"{family}.CUDA{f.Device}", f.Mib));
+                failed = null;
             }
 
             if (Offloaded().Match(line) is { Success: true } o)
@@ -170,6 +183,9 @@ public static partial class LlamaCppLogParser
 
     [GeneratedRegex(@"(?:llama_context|llama_new_context_with_model|llama_init_from_model):\s*(\w+)\s*=\s*(\S+)")]
     private static partial Regex ContextSetting();
+
+    [GeneratedRegex(@"allocating ([\d.]+) MiB on device (\d+):.*(?:failed|out of memory)")]
+    private static partial Regex FailedAlloc();
 
     [GeneratedRegex(@"offloaded (\d+)/(\d+) layers to GPU")]
     private static partial Regex Offloaded();

@@ -5,7 +5,14 @@ using VramFit.Sources.Gguf;
 namespace VramFit.Validation;
 
 /// <summary>The GPUs of a validation case, as far as the log told.</summary>
-public sealed record CaseGpu(string? Name, int? Count, long? TotalMib);
+public sealed record CaseGpu(string? Name, int? Count, long? TotalMib)
+{
+    /// <summary>Free memory at start-up as the engine reported it, when known.</summary>
+    public long? FreeMib { get; init; }
+
+    /// <summary>The engine's GPU backend as the log names it ("CUDA", "Vulkan", "SYCL", "Metal").</summary>
+    public string? Backend { get; init; }
+}
 
 /// <summary>One observed figure, flattened as SCHEMA.md says ("kv_buffer_mib.CUDA0", "k_mib[1]").</summary>
 public readonly record struct ObservedFigure(string Name, double Value);
@@ -36,6 +43,12 @@ public sealed record ValidationCase
     public JsonElement? HfConfig { get; init; }
 
     public string? HfId { get; init; }
+
+    /// <summary>The GGUF file type a Hugging Face–described run used ("Q4_K_M", "UD-IQ3_XXS"), when given.</summary>
+    public string? GgufFileType { get; init; }
+
+    /// <summary>Size of the GGUF file in bytes ("file_size_bytes" of the model, or of its GGUF metadata), when given.</summary>
+    public long? FileSizeBytes { get; init; }
 
     /// <summary>The engine settings as text, by the engine's own names.</summary>
     public required ImmutableArray<KeyValuePair<string, string>> Params { get; init; }

@@ -69,12 +69,14 @@ public static class ValidationCaseReader
                 EngineVersion = Str(root, "engine_version"),
                 Source = Str(root, "source"),
                 Gpu = root.TryGetProperty("gpu", out var g) && g.ValueKind == JsonValueKind.Object
-                    ? new CaseGpu(Str(g, "name"), Long(g, "count") is { } c ? (int)c : null, Long(g, "total_mib"))
+                    ? new CaseGpu(Str(g, "name"), Long(g, "count") is { } c ? (int)c : null, Long(g, "total_mib")) { FreeMib = Long(g, "free_mib"), Backend = Str(g, "backend") }
                     : null,
                 Gguf = model.ValueKind == JsonValueKind.Object && model.TryGetProperty("gguf", out var gg) && gg.ValueKind == JsonValueKind.Object ? Metadata(gg) : null,
                 GgufFile = model.ValueKind == JsonValueKind.Object ? Str(model, "gguf_file") : null,
                 HfConfig = model.ValueKind == JsonValueKind.Object && model.TryGetProperty("hf_config", out var hc) && hc.ValueKind == JsonValueKind.Object ? hc.Clone() : null,
                 HfId = model.ValueKind == JsonValueKind.Object ? Str(model, "hf_id") : null,
+                GgufFileType = model.ValueKind == JsonValueKind.Object ? Str(model, "gguf_file_type") : null,
+                FileSizeBytes = model.ValueKind == JsonValueKind.Object ? Long(model, "file_size_bytes") : null,
                 Params = root.TryGetProperty("params", out var p) && p.ValueKind == JsonValueKind.Object ? Settings(p) : [],
                 Observed = root.TryGetProperty("observed", out var o) && o.ValueKind == JsonValueKind.Object ? Flatten(o) : [],
                 File = file,

@@ -92,24 +92,51 @@ public static class ValidationRunner
             return model;
         }
 
+        // a GGUF file next to the case file: its header gives the exact tensors (llama.cpp's "exact tensor sizes")
+        string? ggufPath = c.GgufFile is { } f ? (Path.IsPathRooted(f) ? f : Path.Combine(Path.GetDirectoryName(Path.GetFullPath(c.File ?? ".")) ?? ".", f)) : null;
+        if (ggufPath is not null && File.Exists(ggufPath))
+            return ModelLookup.Resolve(ggufPath, offline: true);
+
         if (c.HfConfig is { } config)
-            return HfConfigReader.Read(new HfConfig(config, c.HfId), c.HfId ?? c.Id, "validation case");
+            return AsGguf(HfConfigReader.Read(new HfConfig(config, c.HfId), c.HfId ?? c.Id, "validation case"), c);
         if (c.HfId is { } id)
         {
             if (ModelCatalog.TryFind(id) is { } entry)
-                return entry.Describe();
+                return AsGguf(entry.Describe(), c);
             skipReason = $"model not in catalog: {id}";
             return null;
         }
 
         if (c.GgufFile is { } file)
         {
-            skipReason = $"gguf_file cases need the GGUF header reader, not available to the validator yet ({file})";
+            skipReason = $"gguf_file not found: {file}";
             return null;
         }
 
         skipReason = "the case describes no model (gguf, gguf_file, hf_config or hf_id)";
         return null;
+    }
+
+    /// <summary>
+    /// A Hugging Face–described model that the run used as a GGUF of a given file type: its tensors as
+    /// llama-quant.cpp would store them (calibrated to the file size when known).
+    /// </summary>
+    private static ModelDescription AsGguf(ModelDescription model, ValidationCase c)
+    {
+        if (c.GgufFileType is not { Length: > 0 } raw)
+            return model;
+        // unsloth "UD-" (dynamic) files keep the base type's name after the prefix
+        string ftype = raw.StartsWith("UD-", StringComparison.OrdinalIgnoreCase) ? raw[3..] : raw;
+        var main = Sources.Gguf.GgufModelTranslator.MainTypeOf(ftype);
+        var format = new Numerics.WeightFormat
+        {
+            Kind = Numerics.WeightFormatKind.Ggml,
+            Name = ftype.ToUpperInvariant(),
+            DenseType = Numerics.ScalarType.F32,
+            GgmlType = main ?? Numerics.GgmlType.F16,
+        };
+        var quantized = model.WithCheckpoint(null).WithFormat(format);
+        return quantized.WithCheckpoint(LlamaCppTensors.Estimate(quantized, c.FileSizeBytes));
     }
 
     private static EngineSettings Settings(ValidationCase c, IEngineModel engine)
@@ -125,7 +152,7 @@ public static class ValidationRunner
                 settings = settings.WithDefault("engine_version", version);
         }
 
-        if (known.Contains("backend") && BackendFromBufferNames(c.Observed) is { } backend)
+        if (known.Contains("backend") && (c.Gpu?.Backend?.ToLowerInvariant() ?? BackendFromBufferNames(c.Observed)) is { } backend)
             settings = settings.WithDefault("backend", backend);
         return settings;
     }
@@ -139,23 +166,24 @@ public static class ValidationRunner
         return null;
     }
 
+    /// <summary>
+    /// The case's GPUs: the catalog part when its name is known (vendor, datasheet memory), with the memory the log
+    /// reported (total_mib, free_mib) winning; unknown names keep the reported memory (80 GiB when none is given).
+    /// </summary>
     private static Deployment Deployment(ValidationCase c)
     {
         int count = c.Gpu?.Count ?? (c.Params.FirstOrDefault(p => p.Key == "devices").Value is { } d && int.TryParse(d, out var n) ? n : 1);
         string name = c.Gpu?.Name ?? "unknown GPU";
-        var vendor = name.Contains("AMD", StringComparison.OrdinalIgnoreCase) || name.Contains("Radeon", StringComparison.OrdinalIgnoreCase) ? AcceleratorVendor.Amd
-            : name.Contains("Intel", StringComparison.OrdinalIgnoreCase) || name.Contains("Arc", StringComparison.Ordinal) ? AcceleratorVendor.Intel
-            : name.Contains("Apple", StringComparison.OrdinalIgnoreCase) || name.StartsWith('M') ? AcceleratorVendor.Apple
-            : AcceleratorVendor.Nvidia;
-        var gpu = new Accelerator
-        {
-            Id = "case-gpu",
-            Name = name,
-            Vendor = vendor,
-            MemoryBytes = (c.Gpu?.TotalMib ?? 81920) << 20,
-            MemoryBandwidthGBps = 0,
-        };
-        return new Deployment(gpu, Math.Max(1, count));
+        var known = c.Gpu?.Name is { } gpuName ? AcceleratorCatalog.TryFind(gpuName) : null;
+        var vendor = known?.Vendor
+            ?? (name.Contains("AMD", StringComparison.OrdinalIgnoreCase) || name.Contains("Radeon", StringComparison.OrdinalIgnoreCase) ? AcceleratorVendor.Amd
+            : name.Contains("Intel", StringComparison.OrdinalIgnoreCase) ? AcceleratorVendor.Intel
+            : name.Contains("Apple", StringComparison.OrdinalIgnoreCase) ? AcceleratorVendor.Apple
+            : AcceleratorVendor.Nvidia);
+        long memory = c.Gpu?.TotalMib is { } mib ? mib << 20 : known?.MemoryBytes ?? 80L << 30;
+        var gpu = (known ?? new Accelerator { Id = "case-gpu", Name = name, Vendor = vendor, MemoryBytes = memory, MemoryBandwidthGBps = 0 })
+            with { MemoryBytes = memory };
+        return new Deployment(gpu, Math.Max(1, count), freeBytesPerGpu: c.Gpu?.FreeMib is { } free ? free << 20 : null);
     }
 
     /// <summary>

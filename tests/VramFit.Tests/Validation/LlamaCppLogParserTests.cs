@@ -108,3 +108,39 @@ public class LlamaCppLogParserTests
     public void Text_that_is_not_a_llama_cpp_log_is_refused() =>
         Assert.Throws<Errors.VramFitException>(() => LlamaCppLogParser.Parse("hello\nworld"));
 }
+
+public class LlamaCppOutOfMemoryLogTests
+{
+    [Fact]
+    public void A_failed_model_allocation_becomes_the_observed_model_buffer()
+    {
+        // lcpp-python-dolphin-mixtral-8x7b-q4km-cuda-oom-alloc: the 25145.56 MiB CUDA0 model buffer did not fit
+        const string log = """
+            llm_load_print_meta: arch             = llama
+            llm_load_print_meta: n_embd           = 4096
+            llm_load_print_meta: n_layer          = 32
+            llm_load_print_meta: n_head           = 32
+            llm_load_print_meta: n_head_kv        = 8
+            llm_load_print_meta: n_ff             = 14336
+            llm_load_print_meta: n_expert         = 8
+            llm_load_print_meta: n_expert_used    = 2
+            llm_load_print_meta: n_vocab          = 32002
+            llm_load_print_meta: model ftype      = Q4_K - Medium
+            ggml_backend_cuda_buffer_type_alloc_buffer: allocating 25145.56 MiB on device 0: cudaMalloc failed: out of memory
+            llama_model_load: error loading model: unable to allocate backend buffer
+            """;
+        var c = VramFit.Validation.LlamaCppLogParser.Parse(log);
+        Assert.Equal(new VramFit.Validation.ObservedFigure("model_buffer_mib.CUDA0", 25145.56), Assert.Single(c.Observed));
+    }
+
+    [Fact]
+    public void A_failed_kv_allocation_is_the_kv_buffer()
+    {
+        const string log = """
+            print_info: arch             = llama
+            ggml_backend_cuda_buffer_type_alloc_buffer: allocating 8192.00 MiB on device 1: cudaMalloc failed: out of memory
+            llama_kv_cache: failed to allocate buffer for kv cache
+            """;
+        Assert.Equal("kv_buffer_mib.CUDA1", Assert.Single(VramFit.Validation.LlamaCppLogParser.Parse(log).Observed).Name);
+    }
+}

@@ -57,7 +57,7 @@ public class ValidationTests
     [Theory]
     [InlineData("""{"id":"a","engine":"vllm-ng","observed":{"x":1}}""", "engine vllm-ng not modelled yet")]
     [InlineData("""{"id":"b","engine":"llama.cpp","model":{"hf_id":"nobody/Nothing-7B"},"observed":{"k_mib":1}}""", "model not in catalog: nobody/Nothing-7B")]
-    [InlineData("""{"id":"c","engine":"llama.cpp","model":{"gguf_file":"m.gguf"},"observed":{"k_mib":1}}""", "gguf_file cases need the GGUF header reader")]
+    [InlineData("""{"id":"c","engine":"llama.cpp","model":{"gguf_file":"m.gguf"},"observed":{"k_mib":1}}""", "gguf_file not found: m.gguf")]
     [InlineData("""{"id":"d","engine":"llama.cpp","model":{"gguf":{"general.architecture":"rwkv9"}},"observed":{"k_mib":1}}""", "unsupported architecture 'rwkv9'")]
     public void Unhandled_cases_are_skipped_with_the_reason(string line, string reason)
     {
@@ -109,5 +109,36 @@ public class ValidationTests
     {
         var cases = new[] { ValidationCaseReader.ParseLine(Glm4Case), ValidationCaseReader.ParseLine("""{"id":"v","engine":"vllm","observed":{"x":1}}""") };
         Assert.Equal(["glm4"], ValidationRunner.Run(cases, "llama.cpp").Cases.Select(c => c.Id));
+    }
+}
+
+public sealed class ValidationModelSourceTests : IDisposable
+{
+    private readonly string dir = Directory.CreateTempSubdirectory("vramfit-cases-").FullName;
+
+    public void Dispose() => Directory.Delete(dir, recursive: true);
+
+    [Fact]
+    public void A_gguf_file_next_to_the_case_file_is_read_for_exact_tensors()
+    {
+        var meta = VramFit.Tests.Sources.Gguf.GgufMetadataFixtures.Meta("llama", (".block_count", 2), (".embedding_length", 256),
+            (".feed_forward_length", 512), (".attention.head_count", 4), (".attention.head_count_kv", 2), ("tokenizer.vocab_size", 1000));
+        var model = VramFit.Sources.Gguf.GgufModelTranslator.Translate(meta);
+        VramFit.Tests.Engines.LlamaCpp.Differential.GgufTestWriter.Write(Path.Combine(dir, "tiny.gguf"), meta, model);
+        string cases = Path.Combine(dir, "cases.jsonl");
+        File.WriteAllText(cases, """{"id":"tiny","engine":"llama.cpp","model":{"gguf_file":"tiny.gguf"},"params":{"ctx_size":1024,"devices":0},"observed":{"k_mib":1.0}}""");
+        var result = Assert.Single(ValidationRunner.RunFiles([cases]).Cases);
+        Assert.Equal(CaseResult.Ok, result.Status);
+        Assert.Equal(0.5, result.Figures[0].Predicted);            // K: 2 layers × 1024 cells × (2 heads × 64) × 2 B
+    }
+
+    [Fact]
+    public void A_catalog_model_run_as_a_gguf_type_uses_that_quant_mix()
+    {
+        const string line = """{"id":"l8","engine":"llama.cpp","model":{"hf_id":"meta-llama/Llama-3.1-8B","gguf_file_type":"Q4_K_M"},"params":{"ctx_size":4096,"n_gpu_layers":99},"observed":{"model_buffer_mib":{"CPU_Mapped":281.81}}}""";
+        var result = ValidationRunner.RunCase(ValidationCaseReader.ParseLine(line));
+        Assert.Equal(CaseResult.Ok, result.Status);
+        // token_embd 128256 × 4096 in q4_K: 281.81 MiB
+        Assert.Equal(281.81, result.Figures[0].Predicted!.Value, 1);
     }
 }

@@ -66,6 +66,11 @@ internal static class LlamaCppComputeBuffers
         }
 
         long maskBytes = MaskBytes(caches, ub, model, v, s);
+        // the mask every layer reads lives on each device from its first layer to its last: the f32 mask (its
+        // device copy) without flash attention, its f16 cast with it (llm_graph_input_attn: kq_mask_cnv; the f32
+        // input is freed after the cast) — checked against real llama.cpp on CPU (Differential tests)
+        bool f16Input = v.IkLlama && s.FlashAttention && v.Build >= 3900;
+        long persistent = s.FlashAttention && !f16Input ? maskBytes / 2 : maskBytes;
         var attention = new long[devices + 1];
         var ffn = new long[devices + 1];
         var any = new bool[devices + 1];
@@ -79,8 +84,8 @@ internal static class LlamaCppComputeBuffers
             if (at < 0 && offload)
                 at = 0;
             any[at + 1] = true;
-            attention[at + 1] = Math.Max(attention[at + 1], AttentionLive(layer.Attention, s, v, caches, ub, baseLive));
-            ffn[at + 1] = Math.Max(ffn[at + 1], FfnLive(layer.Mlp, ub));
+            attention[at + 1] = Math.Max(attention[at + 1], persistent + AttentionLive(layer.Attention, s, v, caches, ub, baseLive));
+            ffn[at + 1] = Math.Max(ffn[at + 1], persistent + FfnLive(layer.Mlp, ub, h));
         }
 
         int outputAt = p.OutputDevice < 0 && offload ? 0 : p.OutputDevice;
@@ -138,7 +143,8 @@ internal static class LlamaCppComputeBuffers
     /// <summary>
     /// Live bytes while a layer attends. Without flash attention: the f32 scores KQ [n_kv, n_ubatch, n_head]
     /// (soft_max runs in place), the f32 mask copied to the device, Q (twice with Q/K norms: the normed copy) and
-    /// the attention output — which reproduces the printed compute buffers of Mistral-7B (SYCL, 164.01 MiB),
+    /// the attention output (the masks are counted by the caller for every layer phase) — which reproduces the
+    /// printed compute buffers of Mistral-7B (SYCL, 164.01 MiB),
     /// StarCoder-15B (Metal, 220 MiB) and Qwen3-30B-A3B (CUDA, 1080 MiB) to the MiB. With flash attention the
     /// scores never materialize: Q and the output.
     /// </summary>
@@ -160,13 +166,13 @@ internal static class LlamaCppComputeBuffers
         foreach (var c in caches)
             if (c.IsSwa == (a.Kind == AttentionKind.SlidingWindow) || caches.Count == 1)
                 nKv = Math.Max(nKv, c.Cells);
-        long mask = nKv * ((ub + 63) / 64 * 64) * F32;
-        return ub * nKv * heads * F32 + mask + q + kqv;
+        return ub * nKv * heads * F32 + q + kqv;
     }
 
-    private static long FfnLive(MlpSpec f, long ub) => f.Kind switch
+    private static long FfnLive(MlpSpec f, long ub, long h) => f.Kind switch
     {
-        MlpKind.Dense => ub * f.FfnSize * F32 * (f.Gated ? 2 : 1),
+        // gate and up activations, and the down projection's output written while they are alive
+        MlpKind.Dense => ub * f.FfnSize * F32 * (f.Gated ? 2 : 1) + ub * h * F32,
         MlpKind.MoE => ub * f.ActiveExpertCount * (long)f.ExpertFfnSize * F32 * (f.Gated ? 2 : 1)
             + ub * f.ExpertCount * F32
             + ub * (long)f.SharedExpertCount * f.SharedExpertFfnSize * F32 * 2,

@@ -23,7 +23,14 @@ public static class GgufModelTranslator
     [
         "llama", "mistral3", "qwen2", "qwen3", "qwen3moe", "qwen3vl", "qwen3vlmoe", "gemma2", "gemma3", "glm4", "glm4moe",
         "deepseek2", "phi3", "starcoder", "cohere2", "gpt-oss", "bailingmoe2", "bitnet-25", "llama4", "qwen3next",
+        // transformer families whose GGUF keys and cache follow the llama layout (llama-arch.cpp LLM_KV_*):
+        // standard K/V per layer from head_count_kv × key_length / value_length
+        "gemma", "qwen2vl", "qwen2moe", "granite", "granitemoe", "smollm3", "ernie4_5", "ernie4_5-moe", "seed_oss", "apertus",
+        "arcee", "exaone", "olmo2", "olmoe", "command-r", "minicpm", "stablelm", "internlm2", "dots1", "hunyuan-moe",
     ];
+
+    /// <summary>The ggml type most tensors of a llama.cpp file type get ("Q4_K_M" → q4_K), null for types unknown to mainline.</summary>
+    public static GgmlType? MainTypeOf(string fileType) => LlamaFileTypes.MainType(fileType);
 
     /// <summary>Builds the model description of the GGUF whose metadata is <paramref name="metadata"/>.</summary>
     /// <exception cref="UnsupportedArchitectureException">general.architecture is not one of <see cref="SupportedArchitectures"/>.</exception>
@@ -197,8 +204,8 @@ public static class GgufModelTranslator
             // Mixtral files (llama arch) carry no expert_feed_forward_length: experts use feed_forward_length.
             int expertFfn = k.Int("expert_feed_forward_length")
                 ?? (arch == "llama" && ffn is not null ? (int)ffn[layer] : throw k.Missing("expert_feed_forward_length"));
-            // Llama 4 and Qwen3-Next always have one shared expert (llama.cpp creates ffn_*_shexp unconditionally)
-            int shared = k.Int("expert_shared_count") ?? (arch is "llama4" or "qwen3next" ? 1 : 0);
+            // Llama 4, Qwen3-Next and Qwen2-MoE always have one shared expert (llama.cpp creates ffn_*_shexp unconditionally)
+            int shared = k.Int("expert_shared_count") ?? (arch is "llama4" or "qwen3next" or "qwen2moe" ? 1 : 0);
             int sharedFfn = k.Int("expert_shared_feed_forward_length") ?? expertFfn;
             return new MlpSpec
             {
@@ -212,7 +219,7 @@ public static class GgufModelTranslator
                 RouterBias = f.RouterBias,
                 // expert_gating_func 2 = sigmoid (DeepSeek-V3, GLM-4.5, Ling-2): those carry exp_probs_b
                 RouterScoreCorrectionBias = (k.Int("expert_gating_func") ?? (f.ScoreBias ? 2 : 0)) == 2,
-                SharedExpertGate = arch == "qwen3next",
+                SharedExpertGate = arch is "qwen3next" or "qwen2moe",
             };
         }
 
@@ -337,6 +344,17 @@ public static class GgufModelTranslator
             // BitNet b1.58 2B4T: extra attn/ffn sub-norms; tied embeddings
             "bitnet-25" => new() { NormCount = 3, Tied = true },
             "qwen3next" => new() { QkNorm = QkNormKind.PerHead },
+            "gemma" => new() { Tied = true },
+            "qwen2vl" or "qwen2moe" => new() { QkvBias = true },
+            "seed_oss" => new() { QkvBias = true },
+            "smollm3" => new() { Tied = true },
+            // OLMo-2: Q/K norms over the full projection width, norms after attention and FFN
+            "olmo2" => new() { QkNorm = QkNormKind.FullWidth },
+            "olmoe" => new() { QkNorm = QkNormKind.FullWidth },
+            // Command-R: one LayerNorm feeding attention and MLP in parallel, tied head
+            "command-r" => new() { Norm = NormKind.LayerNorm, NormCount = 1, Tied = true },
+            "stablelm" => new() { Norm = NormKind.LayerNorm, NormBias = true },
+            "dots1" => new() { QkNorm = QkNormKind.PerHead, ScoreBias = true },
             _ => new(),
         };
     }

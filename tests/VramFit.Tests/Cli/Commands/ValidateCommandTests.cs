@@ -11,7 +11,7 @@ public sealed class ValidateCommandTests : IDisposable
     public ValidateCommandTests() => File.WriteAllLines(file,
     [
         ValidationTests.Glm4Case,
-        """{"id":"skip-me","engine":"tgi","observed":{"max_batch_total_tokens":1000}}""",
+        """{"id":"skip-me","engine":"mlc-llm","observed":{"max_batch_total_tokens":1000}}""",
     ]);
 
     public void Dispose() => File.Delete(file);
@@ -37,7 +37,7 @@ public sealed class ValidateCommandTests : IDisposable
         Assert.Equal(JsonValueKind.Null, first.GetProperty("reason").ValueKind);
         Assert.Equal(["name", "observed", "predicted", "errorPct"], first.GetProperty("figures")[0].EnumerateObject().Select(p => p.Name));
         Assert.Equal("skipped", cases[1].GetProperty("status").GetString());
-        Assert.Equal("engine tgi not modelled yet", cases[1].GetProperty("reason").GetString());
+        Assert.Equal("engine mlc-llm not modelled yet", cases[1].GetProperty("reason").GetString());
         var row = doc.RootElement.GetProperty("summary").EnumerateArray().First(r => r.GetProperty("figure").GetString() == "k_mib");
         Assert.Equal(["engine", "figure", "cases", "skipped", "medianAbsErrorPct", "p95AbsErrorPct", "within1Pct", "within5Pct", "within10Pct"],
             row.EnumerateObject().Select(p => p.Name));
@@ -53,7 +53,7 @@ public sealed class ValidateCommandTests : IDisposable
         var (code, output, _) = Run("validate", file);
         Assert.Equal(0, code);
         Assert.Contains("kv_buffer_mib.CUDA0", output, StringComparison.Ordinal);
-        Assert.Contains("engine tgi not modelled yet", output, StringComparison.Ordinal);
+        Assert.Contains("engine mlc-llm not modelled yet", output, StringComparison.Ordinal);
         Assert.Contains("summary", output, StringComparison.Ordinal);
     }
 

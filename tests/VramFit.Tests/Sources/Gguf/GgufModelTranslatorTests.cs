@@ -177,3 +177,28 @@ public class GgufHybridArchitectureTests
         Assert.Equal(1, m.Layers[1].Mlp.SharedExpertCount);
     }
 }
+
+public class GgufLlamaLayoutFamilyTests
+{
+    [Theory]
+    [InlineData("gemma", true)]
+    [InlineData("granite", false)]
+    [InlineData("olmo2", false)]
+    [InlineData("command-r", true)]
+    public void Llama_layout_families_translate_with_their_head_convention(string arch, bool tied)
+    {
+        var m = VramFit.Sources.Gguf.GgufModelTranslator.Translate(GgufMetadataFixtures.Meta(arch, (".block_count", 2), (".embedding_length", 1024),
+            (".feed_forward_length", 4096), (".attention.head_count", 16), (".attention.head_count_kv", 4), ("tokenizer.vocab_size", 5000)));
+        Assert.Equal(tied, m.TiedEmbeddings);
+        Assert.Equal(4 * 64, m.Layers[0].Attention.KeyElementsPerToken);
+    }
+
+    [Fact]
+    public void Qwen2_moe_has_a_gated_shared_expert()
+    {
+        var m = VramFit.Sources.Gguf.GgufModelTranslator.Translate(GgufMetadataFixtures.Meta("qwen2moe", (".block_count", 2), (".embedding_length", 2048),
+            (".feed_forward_length", 5632), (".attention.head_count", 16), (".attention.head_count_kv", 16), (".expert_count", 60),
+            (".expert_used_count", 4), (".expert_feed_forward_length", 1408), (".expert_shared_feed_forward_length", 5632), ("tokenizer.vocab_size", 151936)));
+        Assert.Equal((1, 5632, true), (m.Layers[0].Mlp.SharedExpertCount, m.Layers[0].Mlp.SharedExpertFfnSize, m.Layers[0].Mlp.SharedExpertGate));
+    }
+}
