@@ -69,7 +69,11 @@ public static class ValidationCaseReader
                 EngineVersion = Str(root, "engine_version"),
                 Source = Str(root, "source"),
                 Gpu = root.TryGetProperty("gpu", out var g) && g.ValueKind == JsonValueKind.Object
-                    ? new CaseGpu(Str(g, "name"), Long(g, "count") is { } c ? (int)c : null, Long(g, "total_mib")) { FreeMib = Long(g, "free_mib"), Backend = Str(g, "backend") }
+                    ? new CaseGpu(Str(g, "name"), Long(g, "count") is { } c ? (int)c : null, Long(g, "total_mib"))
+                    {
+                        FreeMib = Long(g, "free_mib") ?? AvailableBeforeWeightsMib(root),
+                        Backend = Str(g, "backend"),
+                    }
                     : null,
                 Gguf = model.ValueKind == JsonValueKind.Object && model.TryGetProperty("gguf", out var gg) && gg.ValueKind == JsonValueKind.Object ? Metadata(gg) : null,
                 GgufFile = model.ValueKind == JsonValueKind.Object ? Str(model, "gguf_file") : null,
@@ -175,6 +179,17 @@ public static class ValidationCaseReader
 
     private static string? Str(JsonElement e, string key) =>
         e.TryGetProperty(key, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
+
+    /// <summary>
+    /// SGLang prints the memory available before it loads weights ("avail mem=21.63 GB", kept unscored as
+    /// observed_extra.avail_before_weights_gib): the GPU's free memory, an input of its budget rule, when the case
+    /// does not name the card.
+    /// </summary>
+    private static long? AvailableBeforeWeightsMib(JsonElement root) =>
+        root.TryGetProperty("observed_extra", out var extra) && extra.ValueKind == JsonValueKind.Object
+            && extra.TryGetProperty("avail_before_weights_gib", out var v) && v.ValueKind == JsonValueKind.Number
+            ? (long)Math.Round(v.GetDouble() * 1024)
+            : null;
 
     private static long? Long(JsonElement e, string key) =>
         e.TryGetProperty(key, out var v) && v.ValueKind == JsonValueKind.Number && v.TryGetInt64(out var l) ? l
