@@ -82,6 +82,12 @@ public readonly record struct RankWeights(long Embedding, long OutputHead, long 
             }
         }
 
+        // A multimodal checkpoint's vision encoder loads with the language model on the first stage, in the dense
+        // dtype (quantization configs skip it: bitsandbytes llm_int8_skip_modules ["visual"], GPTQ/AWQ quantize the
+        // LM only); vLLM shards its linear layers over TP like the LM's (Qwen2_5_VisionTransformer Column/RowParallelLinear).
+        if (firstStage && model.VisionEncoderParameters > 0)
+            blocks += CeilDiv(model.VisionEncoderParameters * (format.DenseType.Bits() / 8), tp);
+
         return new RankWeights(embedding, head, blocks, experts, replicated, first, count);
     }
 
