@@ -66,12 +66,23 @@ public static class LlamaCppTensors
     }
 
     /// <summary>The model's tensors as llama.cpp would load them (exact when the checkpoint is known).</summary>
+    /// <remarks>Estimated tensor lists are cached per description and format: the planner and auto-fit estimate
+    /// the same model many times with other settings, and choosing every tensor's type is the costly part.</remarks>
     internal static Checkpoint For(ModelDescription model, WeightFormat? whatIf)
     {
-        if (whatIf is { Kind: WeightFormatKind.Ggml } w)
-            return Estimate(model.WithCheckpoint(null).WithFormat(w with { Name = w.Name.ToUpperInvariant() }));
-        return model.Checkpoint ?? Estimate(model);
+        if (whatIf is not { Kind: WeightFormatKind.Ggml } && model.Checkpoint is { } real)
+            return real;
+        var key = whatIf is { Kind: WeightFormatKind.Ggml } w ? w : AsPublished;
+        return Cache.GetValue(model, _ => new()).GetOrAdd(key, static (k, m) => ReferenceEquals(k, AsPublished)
+            ? Estimate(m)
+            : Estimate(m.WithCheckpoint(null).WithFormat(k with { Name = k.Name.ToUpperInvariant() })), model);
     }
+
+    /// <summary>Cache key for "the model's own format" (dictionary keys cannot be null).</summary>
+    private static readonly WeightFormat AsPublished = new() { Kind = WeightFormatKind.Dense, Name = "(as published)" };
+
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<ModelDescription,
+        System.Collections.Concurrent.ConcurrentDictionary<WeightFormat, Checkpoint>> Cache = new();
 
     /// <summary>The llama.cpp file type of a model: its GGUF ftype, else the dense dtype it would be converted to.</summary>
     private static string FileTypeOf(ModelDescription model) => model.CheckpointFormat switch
