@@ -50,8 +50,9 @@ internal sealed class EngineOptions
             command.Add(o);
     }
 
-    public EstimateInput Input(ParseResult parse) => new()
+    public EstimateInput Input(ParseResult parse, IProgress<long>? progress = null) => new()
     {
+        Progress = progress,
         Model = parse.GetValue(Model)!,
         Gpu = parse.GetValue(Gpu),
         Gpus = parse.GetValue(Gpus),

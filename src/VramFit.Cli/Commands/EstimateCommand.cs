@@ -27,7 +27,8 @@ internal static class EstimateCommand
         command.Add(method);
         command.SetAction(parse =>
         {
-            var input = options.Input(parse);
+            using var progress = DownloadProgress.For(context.Error);
+            var input = options.Input(parse, progress);
             var request = input.ToRequest();
             var report = input.ResolveEngine().Estimate(request);
             MemoryReport? rule = parse.GetValue(method) == "rule-of-thumb"

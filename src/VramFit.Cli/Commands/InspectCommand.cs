@@ -22,7 +22,9 @@ internal static class InspectCommand
         command.Add(offline);
         command.SetAction(parse =>
         {
-            var summary = ModelSummary.Of(ModelLookup.Resolve(parse.GetValue(model)!, parse.GetValue(offline)));
+            ModelSummary summary;
+            using (var progress = DownloadProgress.For(context.Error))
+                summary = ModelSummary.Of(ModelLookup.Resolve(parse.GetValue(model)!, parse.GetValue(offline), progress));
             if (parse.GetValue(json))
                 context.Out.WriteLine(JsonSerializer.Serialize(summary, ReportJsonContext.Relaxed.ModelSummary));
             else

@@ -49,12 +49,15 @@ public sealed record EstimateInput
     /// <summary>Never touch the network when resolving <see cref="Model"/>.</summary>
     public bool Offline { get; init; }
 
+    /// <summary>Receives the bytes read from the Hugging Face Hub while resolving <see cref="Model"/>.</summary>
+    public IProgress<long>? Progress { get; init; }
+
     public IEngineModel ResolveEngine() => EngineCatalog.Get(Engine);
 
     /// <summary>Resolves names and parses values into a request; throws a VramFit error naming the bad input.</summary>
     public EstimateRequest ToRequest(ModelDescription? model = null)
     {
-        model ??= ModelLookup.Resolve(Model, Offline);
+        model ??= ModelLookup.Resolve(Model, Offline, Progress);
         if (Dtype is not null)
         {
             if (!ScalarTypes.TryParse(Dtype, out var dtype) || dtype is not (ScalarType.F32 or ScalarType.F16 or ScalarType.BF16))

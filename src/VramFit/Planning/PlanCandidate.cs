@@ -25,6 +25,10 @@ public sealed record PlanCandidate
     /// <summary>GPUs one replica uses (device_map / llama.cpp split count / TP × PP).</summary>
     public int GpusPerReplica { get; init; } = 1;
 
+    /// <summary>Fused attention kernels (llama.cpp --flash-attn, transformers sdpa); off materializes the scores.
+    /// Serving engines always use theirs.</summary>
+    public bool FlashAttention { get; init; } = true;
+
     /// <summary>llama.cpp: layers kept on the GPUs (null = all).</summary>
     public int? GpuLayers { get; init; }
 
@@ -36,6 +40,8 @@ public sealed record PlanCandidate
         var parts = new List<string> { Engine, Format.Name };
         if (KvCache is not null)
             parts.Add("KV " + KvCache);
+        if (!FlashAttention)
+            parts.Add(Engine == "transformers" ? "eager attention" : "no flash-attn");
         if (TensorParallel > 1)
             parts.Add($"TP{TensorParallel}");
         if (PipelineParallel > 1)

@@ -249,6 +249,8 @@ public static class Planner
                 estimate = estimate with { TtftSeconds = prefill.TtftSeconds, Prefill = prefill.Prefill, PrefillTokensPerSecond = prefill.PrefillTokensPerSecond };
             }
 
+            if (!candidate.FlashAttention)
+                estimate = WithUnfusedAttention(estimate, request.Model, request.Gpu, prompt, request.ContextTokens, request.Concurrency);
             return estimate;
         }
         catch (VramFitException)
@@ -263,6 +265,31 @@ public static class Planner
         Screens.GetValue(model, _ => new()).GetOrAdd(format, static (f, m) => new CandidateScreen(m, f), model);
 
     private static int KvBits(string? kv, ScalarType dtype) => KvScalar(kv, dtype).Bits();
+
+    /// <summary>
+    /// Without fused attention the score matrix goes through device memory: QKᵀ written in f32, read and written
+    /// by the softmax, read by the PV product — four passes of 4 B per (query, key) pair and head in every layer
+    /// (llama.cpp's non-FA graph: ggml_mul_mat → ggml_soft_max_ext → ggml_mul_mat; transformers eager). Flash
+    /// attention keeps them on chip (Dao et al. 2022). Added to prefill and, per generated token, to decode.
+    /// </summary>
+    private static PerformanceEstimate WithUnfusedAttention(PerformanceEstimate e, ModelDescription model, Hardware.Accelerator gpu, long prompt, long context, int batch)
+    {
+        double bandwidth = gpu.MemoryBandwidthGBps * 1e9 * EfficiencyFactors.Default.BandwidthEfficiency;
+        double headPairs = 0;
+        foreach (var l in model.Layers)
+            if (l.OwnsKvCache)
+                headPairs += l.Attention.HeadCount;
+        const double bytesPerPair = 4 * 4;
+        double prefill = batch * headPairs * prompt * (double)prompt / 2 * bytesPerPair / bandwidth;
+        double decode = batch * headPairs * context * bytesPerPair / bandwidth;
+        double tpot = e.TpotSeconds + decode;
+        return e with
+        {
+            TtftSeconds = e.TtftSeconds + prefill,
+            TpotSeconds = tpot,
+            DecodeTokensPerSecond = e.DecodeTokensPerSecond * e.TpotSeconds / tpot,
+        };
+    }
 
     /// <summary>
     /// Host-side time per engine step that the roofline does not see. transformers' generate() runs eager PyTorch

@@ -56,10 +56,13 @@ public static class SearchSpace
             formats.Insert(0, published);
         if (engine.Id == "llama.cpp" && model.Checkpoint?.Format == CheckpointFormat.Gguf)
             formats = [model.CheckpointFormat ?? formats[0]]; // a GGUF file is what it is
+        // fused attention on and off where the engine lets users choose (serving engines always fuse)
+        bool[] flash = engine.Id is "llama.cpp" or "transformers" ? [true, false] : [true];
         foreach (var format in formats)
             foreach (var kv in KvTypes[engine.Id])
-                foreach (var layout in Layouts(engine, request))
-                    yield return layout with { Engine = engine.Id, Format = format, KvCache = kv };
+                foreach (var fa in flash)
+                    foreach (var layout in Layouts(engine, request))
+                        yield return layout with { Engine = engine.Id, Format = format, KvCache = kv, FlashAttention = fa };
     }
 
     private static IEnumerable<PlanCandidate> Layouts(IEngineModel engine, PlanRequest request)
@@ -122,7 +125,7 @@ public static class SearchSpace
             Set("enable_expert_parallel", "true");
         if (engine.Id == "llama.cpp")
         {
-            Set("flash_attn", "true");
+            Set("flash_attn", candidate.FlashAttention ? "true" : "false");
             if (candidate.KvCache is { } kv)
             {
                 Set("cache_type_k", kv);
@@ -145,7 +148,7 @@ public static class SearchSpace
             Batch = request.Concurrency,
             WeightFormat = candidate.Format,
             KvCacheType = engine.Id == "llama.cpp" ? null : candidate.KvCache,
-            Attention = engine.Id == "transformers" ? "sdpa" : null,
+            Attention = engine.Id == "transformers" ? (candidate.FlashAttention ? "sdpa" : "eager") : null,
         };
         return new EstimateRequest(request.Model, deployment, workload, new EngineSettings(settings));
     }
