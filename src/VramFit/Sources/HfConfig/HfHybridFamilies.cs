@@ -84,17 +84,7 @@ internal static class HfHybridFamilies
                 ConvBias = false,
             },
         };
-        int sharedFfn = c.Int("shared_expert_intermediate_size") ?? 0;
-        var moe = new MlpSpec
-        {
-            Kind = MlpKind.MoE,
-            ExpertCount = c.RequireInt("num_experts"),
-            ActiveExpertCount = c.RequireInt("num_experts_per_tok"),
-            ExpertFfnSize = c.RequireInt("moe_intermediate_size"),
-            SharedExpertCount = sharedFfn > 0 ? 1 : 0,
-            SharedExpertFfnSize = sharedFfn,
-            SharedExpertGate = sharedFfn > 0,
-        };
+        var moe = HfLlamaFamilies.QwenMoeBlock(c);
         int step = Positive(c, "decoder_sparse_step", 1);
         var denseOnly = new HashSet<int>(c.IntArray("mlp_only_layers") ?? []);
         var layers = types.Select((t, i) => new LayerSpec

@@ -81,11 +81,13 @@ internal static class HfLlamaFamilies
     /// (i + 1) % decoder_sparse_step == 0 and i ∉ mlp_only_layers, else a dense MLP (transformers
     /// Qwen2MoeDecoderLayer). Qwen2-MoE adds one shared expert with a sigmoid gate.
     /// </summary>
-    public static ModelDescription QwenMoE(HfConfig c)
+    /// <summary>The routed-expert block of Qwen2-MoE / Qwen3-MoE / Qwen3-Next configs: num_experts of
+    /// moe_intermediate_size, top num_experts_per_tok, and one gated shared expert when
+    /// shared_expert_intermediate_size is set.</summary>
+    internal static MlpSpec QwenMoeBlock(HfConfig c)
     {
-        bool qwen3 = c.ModelType == "qwen3_moe";
         int sharedFfn = c.Int("shared_expert_intermediate_size") ?? 0;
-        var moe = new MlpSpec
+        return new MlpSpec
         {
             Kind = MlpKind.MoE,
             ExpertCount = c.RequireInt("num_experts"),
@@ -95,6 +97,12 @@ internal static class HfLlamaFamilies
             SharedExpertFfnSize = sharedFfn,
             SharedExpertGate = sharedFfn > 0,
         };
+    }
+
+    public static ModelDescription QwenMoE(HfConfig c)
+    {
+        bool qwen3 = c.ModelType == "qwen3_moe";
+        var moe = HfLlamaFamilies.QwenMoeBlock(c);
         int step = c.Int("decoder_sparse_step") ?? 1;
         if (step <= 0)
             throw new ModelDescriptionException($"decoder_sparse_step: must be positive, got {step}");
