@@ -99,7 +99,29 @@ internal static class EstimateEndpoints
 
         using var reader = new StreamReader(request.Body, Encoding.UTF8);
         var text = await reader.ReadToEndAsync(request.HttpContext.RequestAborted);
-        return string.IsNullOrWhiteSpace(text) ? null : HfConfigReader.Parse(text, "upload", "upload");
+        if (string.IsNullOrWhiteSpace(text))
+            return null;
+        using var doc = System.Text.Json.JsonDocument.Parse(text);
+        if (doc.RootElement.ValueKind == System.Text.Json.JsonValueKind.Object
+            && doc.RootElement.TryGetProperty("config", out var config) && config.ValueKind == System.Text.Json.JsonValueKind.Object
+            && doc.RootElement.TryGetProperty("safetensors", out var shards) && shards.ValueKind == System.Text.Json.JsonValueKind.Array)
+        {
+            // {"config": {...}, "safetensors": [{"name", "size", "header"}]}: config.json with each shard's JSON header
+            var list = new List<(string, long, string)>();
+            foreach (var shard in shards.EnumerateArray().Take(1000))
+            {
+                if (shard.ValueKind != System.Text.Json.JsonValueKind.Object
+                    || !shard.TryGetProperty("header", out var header) || header.ValueKind != System.Text.Json.JsonValueKind.String
+                    || !shard.TryGetProperty("size", out var size) || !size.TryGetInt64(out var bytes))
+                    throw new BadRequestException("safetensors: each shard needs \"header\" (its JSON header) and \"size\" (the file's bytes)");
+                string shardName = shard.TryGetProperty("name", out var n) && n.ValueKind == System.Text.Json.JsonValueKind.String ? n.GetString()! : "model.safetensors";
+                list.Add((shardName, bytes, header.GetString()!));
+            }
+
+            return Sources.ModelSources.FromHeaders(config.GetRawText(), list, "upload").RequireDescription();
+        }
+
+        return HfConfigReader.Parse(text, "upload", "upload");
     }
 
     private static IResult Json(string json) => Results.Text(json, "application/json; charset=utf-8");

@@ -228,8 +228,28 @@ $('copy').addEventListener('click', async () => {
   document.body.dataset.copied = text;
 });
 
+// A safetensors file starts with an 8-byte little-endian header length and the JSON header: read only those.
+async function safetensorsHeader(file) {
+  const head = new DataView(await file.slice(0, 8).arrayBuffer());
+  const length = Number(head.getBigUint64(0, true));
+  if (length <= 0 || length > 100 * 1024 * 1024) throw new Error(`${file.name}: not a safetensors file`);
+  return { name: file.name, size: file.size, header: await file.slice(8, 8 + length).text() };
+}
+
 $('upload').addEventListener('change', async (e) => {
-  const file = e.target.files[0];
+  const files = Array.from(e.target.files);
+  const config = files.find((f) => f.name.endsWith('config.json') || (f.name.endsWith('.json') && !f.name.includes('index')));
+  const shards = files.filter((f) => f.name.endsWith('.safetensors'));
+  if (config && shards.length > 0) {
+    try {
+      const bundle = { config: JSON.parse(await config.text()), safetensors: await Promise.all(shards.map(safetensorsHeader)) };
+      uploadedConfig = JSON.stringify(bundle);
+      $('upload-name').textContent = `using ${config.name} + ${shards.length} safetensors header(s)`;
+      update();
+    } catch (err) { $('error').hidden = false; $('error').textContent = err.message; }
+    return;
+  }
+  const file = files[0];
   if (!file) return;
   if (file.name.toLowerCase().endsWith('.gguf')) {
     // only the header is needed: metadata and tensor infos sit at the start (16 MiB covers 256k-token vocabularies)

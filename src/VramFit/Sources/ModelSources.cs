@@ -12,6 +12,27 @@ namespace VramFit.Sources;
 /// </summary>
 public static class ModelSources
 {
+    /// <summary>
+    /// A model from headers already in memory (the web page sends what the browser read): config.json text and
+    /// the JSON header of each safetensors shard with the shard's real size, so tensor offsets are checked
+    /// against the whole file. No weights are needed.
+    /// </summary>
+    public static ModelSource FromHeaders(string configJson, IReadOnlyList<(string Name, long FileSize, string HeaderJson)> shards, string name)
+    {
+        ArgumentNullException.ThrowIfNull(shards);
+        var config = HfConfig.HfConfig.Parse(configJson, name);
+        var files = new List<Safetensors.SafetensorsFile>(shards.Count);
+        for (int i = 0; i < shards.Count; i++)
+        {
+            var (shardName, size, header) = shards[i];
+            files.Add(Safetensors.SafetensorsReader.Parse(System.Text.Encoding.UTF8.GetBytes(header), shardName, size, i));
+        }
+
+        var checkpoint = files.Count == 0 ? null
+            : Safetensors.SafetensorsCheckpoint.FromShards(files, config.Element("quantization_config"));
+        return ModelSourceDescriptions.FromHf(config, checkpoint, name, ModelSourceKind.Folder, "upload", name);
+    }
+
     /// <summary>Opens <paramref name="spec"/>; throws a <see cref="VramFitException"/> with a one-line reason when nothing matches.</summary>
     public static ModelSource Open(string spec, ModelSourceOptions? options = null)
     {

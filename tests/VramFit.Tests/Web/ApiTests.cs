@@ -110,6 +110,23 @@ public class ApiTests(WebFixture web) : IClassFixture<WebFixture>
     }
 
     [Fact]
+    public async Task A_config_with_safetensors_headers_is_estimated_from_the_exact_tensors()
+    {
+        var tensors = VramFit.Tests.Sources.Safetensors.SafetensorsFixtures.Llama(2, 256, 512, 4, 2, 64);
+        var header = VramFit.Tests.Sources.Safetensors.SafetensorsFixtures.Header(tensors, null, out long dataLength);
+        string headerJson = System.Text.Encoding.UTF8.GetString(header, 8, header.Length - 8);
+        string config = VramFit.Tests.Sources.Safetensors.SafetensorsFixtures.LlamaConfig(2, 256, 512, 4, 2, 64);
+        string bundle = $"{{\"config\": {config}, \"safetensors\": [{{\"name\": \"model.safetensors\", \"size\": {header.Length + dataLength}, \"header\": {JsonSerializer.Serialize(headerJson)}}}]}}";
+        using var response = await web.Client.PostAsync("/api/inspect", new StringContent(bundle, Encoding.UTF8, "application/json"));
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.OK, text);
+        using var doc = JsonDocument.Parse(text);
+        Assert.Equal(dataLength, doc.RootElement.GetProperty("weightBytes").GetInt64());
+        using var lying = await web.Client.PostAsync("/api/inspect", new StringContent(bundle.Replace($"\"size\": {header.Length + dataLength}", "\"size\": 10", StringComparison.Ordinal), Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.BadRequest, lying.StatusCode);
+    }
+
+    [Fact]
     public async Task Oversized_bodies_are_refused_without_reading_them()
     {
         using var big = new ByteArrayContent(new byte[17 << 20]);
