@@ -46,6 +46,15 @@ public class ApiTests(WebFixture web) : IClassFixture<WebFixture>
     }
 
     [Fact]
+    public async Task Inspect_describes_a_catalog_model()
+    {
+        var (status, body) = await Get("/api/inspect?model=Qwen/Qwen3-30B-A3B");
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal("qwen3_moe", body.GetProperty("architecture").GetString());
+        Assert.True(body.GetProperty("activeParameters").GetInt64() < body.GetProperty("parameters").GetInt64() / 5);
+    }
+
+    [Fact]
     public async Task Plan_ranks_options_that_fit()
     {
         var (status, body) = await Get("/api/plan?model=meta-llama/Llama-3.1-70B&gpu=rtx-4090&gpus=2&context=8192&top=5");
