@@ -70,6 +70,7 @@ public static class LlamaCppTensors
     /// the same model many times with other settings, and choosing every tensor's type is the costly part.</remarks>
     internal static Checkpoint For(ModelDescription model, WeightFormat? whatIf)
     {
+        whatIf = AsGguf(whatIf, model);
         if (whatIf is not { Kind: WeightFormatKind.Ggml } && model.Checkpoint is { } real)
             return real;
         var key = whatIf is { Kind: WeightFormatKind.Ggml } w ? w : AsPublished;
@@ -77,6 +78,21 @@ public static class LlamaCppTensors
             ? Estimate(m)
             : Estimate(m.WithCheckpoint(null).WithFormat(k with { Name = k.Name.ToUpperInvariant() })), model);
     }
+
+    /// <summary>
+    /// The GGUF file type a what-if format means for llama.cpp: ggml types as they are; MXFP4 as the MXFP4_MOE
+    /// file type (llama-quant, gpt-oss); 16/32-bit dense as that dtype (null: the model as converted). Formats
+    /// llama.cpp cannot load (FP8, INT8, GPTQ, AWQ, bitsandbytes, NVFP4) are refused with the types it can.
+    /// </summary>
+    private static WeightFormat? AsGguf(WeightFormat? whatIf, ModelDescription model) => whatIf?.Kind switch
+    {
+        null or WeightFormatKind.Ggml => whatIf,
+        WeightFormatKind.Mxfp4 => whatIf with { Kind = WeightFormatKind.Ggml, GgmlType = GgmlType.MXFP4, Name = "MXFP4_MOE", ExpertsOnly = false },
+        WeightFormatKind.Dense => whatIf.DenseType == model.Dtype ? null
+            : whatIf with { Kind = WeightFormatKind.Ggml, GgmlType = whatIf.DenseType switch { ScalarType.F32 => GgmlType.F32, ScalarType.F16 => GgmlType.F16, _ => GgmlType.BF16 }, Name = whatIf.DenseType.DisplayName().ToUpperInvariant() },
+        _ => throw new Errors.InvalidSettingException("quant",
+            $"llama.cpp loads GGUF types, not {whatIf!.Name}: use q8_0, q6_k, q5_k, q4_k, iq4_xs, q3_k, q2_k, mxfp4 or f16/bf16 (convert_hf_to_gguf.py dequantizes FP8/GPTQ/AWQ checkpoints)"),
+    };
 
     /// <summary>Cache key for "the model's own format" (dictionary keys cannot be null).</summary>
     private static readonly WeightFormat AsPublished = new() { Kind = WeightFormatKind.Dense, Name = "(as published)" };
@@ -88,6 +104,8 @@ public static class LlamaCppTensors
     private static string FileTypeOf(ModelDescription model) => model.CheckpointFormat switch
     {
         { Kind: WeightFormatKind.Ggml } f => f.Name,
+        // gpt-oss ships MXFP4 experts; convert_hf_to_gguf.py keeps them as MXFP4 (file type MXFP4_MOE)
+        { Kind: WeightFormatKind.Mxfp4 } => "MXFP4_MOE",
         // convert_hf_to_gguf.py keeps bf16 checkpoints as BF16 with --outtype auto, anything else as F16
         _ => model.Dtype == ScalarType.BF16 ? "BF16" : model.Dtype == ScalarType.F32 ? "F32" : "F16",
     };

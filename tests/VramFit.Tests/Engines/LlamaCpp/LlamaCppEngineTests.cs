@@ -244,3 +244,34 @@ public class LlamaCppOverridePatternTests
         Assert.Equal(matches, System.Text.RegularExpressions.Regex.IsMatch(tensor, expanded));
     }
 }
+
+public class LlamaCppWhatIfFormatTests
+{
+    private static VramFit.Reports.MemoryReport Estimate(string model, string? quant) =>
+        VramFit.Engines.EngineCatalog.Get("llama.cpp").Estimate(new VramFit.Engines.EstimateRequest(
+            VramFit.Models.ModelCatalog.Find(model).Describe(),
+            new VramFit.Hardware.Deployment(VramFit.Hardware.AcceleratorCatalog.Find("rtx-4090")),
+            new VramFit.Engines.Workload { ContextTokens = 4096, WeightFormat = quant is null ? null : VramFit.Numerics.WeightFormat.Parse(quant) },
+            VramFit.Engines.EngineSettings.Empty));
+
+    private static long Weights(VramFit.Reports.MemoryReport r) => r.Devices.Sum(d => d.BytesOf(VramFit.Reports.MemoryCategory.Weights));
+
+    [Fact]
+    public void Gpt_oss_keeps_its_mxfp4_experts_as_the_MXFP4_MOE_file_type()
+    {
+        long published = Weights(Estimate("openai/gpt-oss-20b", null));
+        Assert.Equal(published, Weights(Estimate("openai/gpt-oss-20b", "mxfp4")));
+        // 21 B parameters, ~19 B of them experts at 4.25 bits: between 10 and 13 GiB, far from bf16's 39 GiB
+        Assert.InRange(published / (double)(1L << 30), 10, 13);
+    }
+
+    [Theory]
+    [InlineData("fp8")]
+    [InlineData("gptq-int4")]
+    [InlineData("nf4")]
+    public void Formats_llama_cpp_cannot_load_are_refused_naming_the_ones_it_can(string quant)
+    {
+        var e = Assert.Throws<VramFit.Errors.InvalidSettingException>(() => Estimate("meta-llama/Llama-3.1-8B", quant));
+        Assert.Contains("q4_k", e.Message, StringComparison.Ordinal);
+    }
+}
