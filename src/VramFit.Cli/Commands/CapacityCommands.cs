@@ -26,8 +26,8 @@ internal static class CapacityCommands
         command.SetAction(parse =>
         {
             var input = options.Input(parse);
-            var engine = input.ResolveEngine();
             var request = input.ToRequest();
+            var engine = input.ResolveEngine(request.Model);
             var answer = concurrency
                 ? CapacitySearch.MaxConcurrency(engine, request, parse.GetValue(margin))
                 : CapacitySearch.MaxContext(engine, request, parse.GetValue(margin));

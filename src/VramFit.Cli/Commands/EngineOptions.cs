@@ -34,7 +34,10 @@ internal sealed class EngineOptions
 
     public Option<string?> Attention { get; } = new("--attention") { Description = "Attention implementation: eager, sdpa, flash" };
 
-    public Option<string> Engine { get; } = new("--engine", "-e") { Description = "Engine: transformers, llama.cpp, vllm, sglang, tensorrt-llm, tgi", DefaultValueFactory = _ => "transformers" };
+    public Option<string?> Engine { get; } = new("--engine", "-e")
+    {
+        Description = "Engine: transformers, llama.cpp, ik_llama.cpp, vllm, sglang, tensorrt-llm, tgi (default: llama.cpp for a .gguf, else transformers)",
+    };
 
     public Option<string[]> Set { get; } = new("--set", "-s")
     {
@@ -65,7 +68,7 @@ internal sealed class EngineOptions
         Quant = parse.GetValue(Quant),
         KvDtype = parse.GetValue(KvDtype),
         Attention = parse.GetValue(Attention),
-        Engine = parse.GetValue(Engine) ?? "transformers",
+        Engine = parse.GetValue(Engine),
         Settings = parse.GetValue(Set) ?? [],
     };
 }

@@ -30,7 +30,7 @@ internal static class EstimateCommand
             using var progress = DownloadProgress.For(context.Error);
             var input = options.Input(parse, progress);
             var request = input.ToRequest();
-            var report = input.ResolveEngine().Estimate(request);
+            var report = input.ResolveEngine(request.Model).Estimate(request);
             MemoryReport? rule = parse.GetValue(method) == "rule-of-thumb"
                 ? EngineCatalog.Get("rule-of-thumb").Estimate(request with { Settings = EngineSettings.Empty })
                 : null;

@@ -60,7 +60,8 @@ internal static class MeasureCommand
         if (parse.Errors.Count > 0)
             throw new Errors.InvalidSettingException("compare", parse.Errors[0].Message);
         var input = options.Input(parse);
-        return input.ResolveEngine().Estimate(input.ToRequest());
+        var request = input.ToRequest();
+        return input.ResolveEngine(request.Model).Estimate(request);
     }
 
     private static void RenderComparison(TextWriter writer, IReadOnlyList<ComparisonRow> rows, Reports.MemoryReport estimate)

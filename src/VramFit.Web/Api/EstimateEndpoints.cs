@@ -31,7 +31,7 @@ internal static class EstimateEndpoints
         var input = QueryBinding.Input(request);
         var model = uploaded?.WithName(input.Model, "upload");
         var estimate = input.ToRequest(model);
-        var report = input.ResolveEngine().Estimate(estimate);
+        var report = input.ResolveEngine(estimate.Model).Estimate(estimate);
         MemoryReport? rule = QueryBinding.Text(request.Query, "method") == "rule-of-thumb"
             ? EngineCatalog.Get("rule-of-thumb").Estimate(estimate with { Settings = EngineSettings.Empty })
             : null;
@@ -51,7 +51,7 @@ internal static class EstimateEndpoints
             ? TokenCount.Parse(QueryBinding.Text(request.Query, "max") ?? (model.MaxContext > 0 ? model.MaxContext.ToString(System.Globalization.CultureInfo.InvariantCulture) : "131072"), "max")
             : QueryBinding.Int(request.Query, "max", 256, 1, 1 << 16)!.Value;
         long min = axis == "context" ? Math.Min(512, max) : 1;
-        var engine = input.ResolveEngine();
+        var engine = input.ResolveEngine(model);
         var result = new List<CurvePoint>(points);
         long capacity = 0;
         long previous = -1;

@@ -57,7 +57,7 @@ internal static class PlanEndpoints
             int tp = QueryBinding.Int(q, "tp", 1, 1, 64)!.Value;
             var layout = new ParallelLayout { TensorParallel = tp };
             var format = input.Quant is null ? null : Numerics.WeightFormat.Parse(input.Quant, model.Dtype);
-            long pool = EngineKvPool.Tokens(input.Engine == "transformers" ? "vllm" : input.Engine, model, gpu, format, input.KvDtype, layout,
+            long pool = EngineKvPool.Tokens(input.Engine is null or "transformers" or "llama.cpp" ? "vllm" : input.Engine, model, gpu, format, input.KvDtype, layout,
                 TokenCount.Parse(QueryBinding.Text(q, "maxModelLen") ?? "8192", "maxModelLen"));
             var workload = new Simulation.Workload
             {

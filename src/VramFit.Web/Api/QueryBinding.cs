@@ -25,7 +25,7 @@ internal static class QueryBinding
             Quant = Text(q, "quant"),
             KvDtype = Text(q, "kvDtype"),
             Attention = Text(q, "attention"),
-            Engine = Text(q, "engine") ?? "transformers",
+            Engine = Text(q, "engine"),
             Settings = q["set"].Where(s => !string.IsNullOrWhiteSpace(s)).Select(s => Limit("set", s!)).Take(64).ToList(),
         };
     }

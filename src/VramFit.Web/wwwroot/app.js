@@ -255,6 +255,7 @@ $('upload').addEventListener('change', async (e) => {
     // only the header is needed: metadata and tensor infos sit at the start (16 MiB covers 256k-token vocabularies)
     uploadedConfig = await file.slice(0, Math.min(file.size, 15 * 1024 * 1024)).arrayBuffer();
     uploadedSize = file.size;
+    $('engine').value = 'llama.cpp';   // a GGUF runs on llama.cpp
   } else {
     if (file.size > 4 * 1024 * 1024) { $('error').hidden = false; $('error').textContent = 'config.json larger than 4 MiB: not a config'; return; }
     uploadedConfig = await file.text();

@@ -41,7 +41,8 @@ public sealed record EstimateInput
 
     public string? Attention { get; init; }
 
-    public string Engine { get; init; } = "transformers";
+    /// <summary>Engine id; null picks llama.cpp for a GGUF model and transformers otherwise.</summary>
+    public string? Engine { get; init; }
 
     /// <summary>Engine-native settings as "name=value".</summary>
     public IReadOnlyList<string> Settings { get; init; } = [];
@@ -52,7 +53,9 @@ public sealed record EstimateInput
     /// <summary>Receives the bytes read from the Hugging Face Hub while resolving <see cref="Model"/>.</summary>
     public IProgress<long>? Progress { get; init; }
 
-    public IEngineModel ResolveEngine() => EngineCatalog.Get(Engine);
+    /// <summary>The engine asked for, or the one <paramref name="model"/> implies (a GGUF file runs on llama.cpp).</summary>
+    public IEngineModel ResolveEngine(ModelDescription? model = null) => EngineCatalog.Get(
+        Engine ?? (model?.Checkpoint?.Format == CheckpointFormat.Gguf ? "llama.cpp" : "transformers"));
 
     /// <summary>Resolves names and parses values into a request; throws a VramFit error naming the bad input.</summary>
     public EstimateRequest ToRequest(ModelDescription? model = null)
@@ -114,7 +117,11 @@ public sealed record EstimateInput
     }
 
     /// <summary>Runs the estimate on the chosen engine.</summary>
-    public MemoryReport Run(ModelDescription? model = null) => ResolveEngine().Estimate(ToRequest(model));
+    public MemoryReport Run(ModelDescription? model = null)
+    {
+        var request = ToRequest(model);
+        return ResolveEngine(request.Model).Estimate(request);
+    }
 
     private static EngineSettings ParseSettings(IEnumerable<string> pairs)
     {

@@ -22,6 +22,10 @@ public class GgufEstimateTests
             long modelBytes = doc.RootElement.GetProperty("gpus").EnumerateArray().Sum(g => g.GetProperty("weightBytes").GetInt64())
                 + doc.RootElement.GetProperty("host").EnumerateArray().Sum(g => g.GetProperty("weightBytes").GetInt64());
             Assert.Equal(file.Checkpoint.TotalBytes, modelBytes);
+            // without --engine a GGUF file runs on llama.cpp
+            var (autoCode, auto, _) = EstimateCommandTests.Run("estimate", path, "--json");
+            Assert.Equal(0, autoCode);
+            Assert.Contains("\"engine\": \"llama.cpp\"", auto, StringComparison.Ordinal);
             var (inspectCode, inspect, _) = EstimateCommandTests.Run("inspect", path, "--json");
             Assert.Equal(0, inspectCode);
             Assert.Contains("\"architecture\": \"llama\"", inspect, StringComparison.Ordinal);
