@@ -31,6 +31,9 @@ public sealed record ValidationCase
 
     public string? Source { get; init; }
 
+    /// <summary>The case's free-text notes (how it was harvested: the program that ran, the command line …).</summary>
+    public string? Notes { get; init; }
+
     public CaseGpu? Gpu { get; init; }
 
     /// <summary>GGUF metadata given inline (the "gguf" object), when the case describes the model that way.</summary>

@@ -68,6 +68,7 @@ public static class ValidationCaseReader
                 Engine = engine,
                 EngineVersion = Str(root, "engine_version"),
                 Source = Str(root, "source"),
+                Notes = Str(root, "notes"),
                 Gpu = root.TryGetProperty("gpu", out var g) && g.ValueKind == JsonValueKind.Object
                     ? new CaseGpu(Str(g, "name"), Long(g, "count") is { } c ? (int)c : null, Long(g, "total_mib"))
                     {

@@ -154,6 +154,10 @@ public static class ValidationRunner
 
         if (known.Contains("backend") && (c.Gpu?.Backend?.ToLowerInvariant() ?? BackendFromBufferNames(c.Observed)) is { } backend)
             settings = settings.WithDefault("backend", backend);
+        // harvested cases name the program in their notes ("binary: llama-server"): the server reserves an extra sequence
+        if (known.Contains("binary") && c.Notes is { } notes
+            && System.Text.RegularExpressions.Regex.Match(notes, @"\bbinary:\s*([A-Za-z0-9_.\-]+)") is { Success: true } binary)
+            settings = settings.WithDefault("binary", binary.Groups[1].Value);
         return settings;
     }
 

@@ -71,7 +71,8 @@ public sealed class LlamaCppEngine : IEngineModel
                     Inputs = ComputeInputs(compute.Terms[d + 1], s, nCtx, model.VocabSize),
                     Origin = "llama.cpp src/llama-context.cpp graph_reserve + ggml-alloc (peak of live tensors)",
                 });
-        long outputBytes = ((long)model.VocabSize + (s.Embeddings ? model.HiddenSize : 0)) * 4 * Math.Max(1, s.Parallel);
+        int outputSeqs = s.SequencesForOutputs(v);
+        long outputBytes = ((long)model.VocabSize + (s.Embeddings ? model.HiddenSize : 0)) * 4 * outputSeqs;
         items.Add(new MemoryItem
         {
             Name = "output buffer (logits)",
@@ -79,7 +80,7 @@ public sealed class LlamaCppEngine : IEngineModel
             Bytes = outputBytes,
             Device = p.Devices > 0 && (p.OutputDevice >= 0 || !v.CpuKvInPlainCpuBuffer) ? HostName(s) : "CPU",
             Formula = "(n_vocab [+ n_embd with --embeddings]) × 4 B × n_seq_max",
-            Inputs = [new("n_vocab", model.VocabSize), new("n_embd", s.Embeddings ? model.HiddenSize : 0), new("n_seq_max", Math.Max(1, s.Parallel))],
+            Inputs = [new("n_vocab", model.VocabSize), new("n_embd", s.Embeddings ? model.HiddenSize : 0), new("n_seq_max", outputSeqs)],
             Origin = "llama.cpp src/llama-context.cpp output_reserve",
         });
         for (int d = 0; d < p.Devices && s.Backend != LlamaCppBackend.Metal; d++)

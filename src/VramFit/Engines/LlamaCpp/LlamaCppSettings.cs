@@ -26,7 +26,8 @@ public sealed record LlamaCppSettings
     public static IReadOnlyCollection<string> Names { get; } = ImmutableSortedSet.Create(StringComparer.Ordinal,
         "ctx_size", "batch_size", "ubatch_size", "flash_attn", "cache_type_k", "cache_type_v", "parallel", "kv_unified",
         "n_gpu_layers", "split_mode", "tensor_split", "main_gpu", "override_tensor", "n_cpu_moe", "cpu_moe", "swa_full",
-        "no_kv_offload", "mmap", "no_mmap", "devices", "backend", "build", "mla_use", "embeddings", "no_op_offload", "fused_moe");
+        "no_kv_offload", "mmap", "no_mmap", "devices", "backend", "build", "mla_use", "embeddings", "no_op_offload", "fused_moe",
+        "binary", "npl");
 
     public required int CtxSize { get; init; }
     public required int BatchSize { get; init; }
@@ -53,6 +54,27 @@ public sealed record LlamaCppSettings
 
     /// <summary>--embeddings: the output buffer also holds n_embd floats per output.</summary>
     public required bool Embeddings { get; init; }
+
+    /// <summary>The llama.cpp program that ran ("llama-server", "llama-cli", "llama-batched-bench" …); null = a
+    /// plain library context (llama-cli and the benches behave alike).</summary>
+    public string? Binary { get; init; }
+
+    /// <summary>llama-batched-bench --npl: the parallel-sequence counts it sweeps (it sizes the context for the largest).</summary>
+    public int MaxNpl { get; init; }
+
+    /// <summary>
+    /// Sequences the context is created for (cparams.n_seq_max), which sizes the output buffer: --parallel; plus one
+    /// for llama-server in ik_llama.cpp and mainline builds before b5000, whose server "dedicates one sequence to
+    /// the system prompt" (server.cpp load_model: params.n_parallel += 1); the largest --npl for
+    /// llama-batched-bench (n_seq_max = max(n_pl)). The mainline cut-off is bounded by evidence, not a commit:
+    /// the late-2024 server still had it, b6699's log (gpt-oss, issue 822) shows one output row per slot.
+    /// </summary>
+    public int SequencesForOutputs(LlamaCppVersion version) => Binary switch
+    {
+        "llama-server" or "server" when version.IkLlama || version.Build < 5000 => Math.Max(1, Parallel) + 1,
+        "llama-batched-bench" or "batched-bench" when MaxNpl > 0 => MaxNpl,
+        _ => Math.Max(1, Parallel),
+    };
     public required bool OpOffload { get; init; }
 
     /// <summary>ik_llama.cpp -fmoe: fused MoE up/gate kernel.</summary>
@@ -96,6 +118,9 @@ public sealed record LlamaCppSettings
             MlaUse = s.GetInt("mla_use", 0, 0, 3),
             MainGpu = s.GetInt("main_gpu", 0, 0, Math.Max(0, devices - 1)),
             Embeddings = s.GetBool("embeddings", false),
+            Binary = s.GetString("binary")?.Trim().ToLowerInvariant().Replace(".exe", "", StringComparison.Ordinal) is { Length: > 0 } bin
+                ? Path.GetFileName(bin) : null,
+            MaxNpl = MaxOf(s.GetString("npl")),
             OpOffload = !s.GetBool("no_op_offload", false),
             FusedMoe = ikLlama && s.GetBool("fused_moe", false),
         };
@@ -157,5 +182,19 @@ public sealed record LlamaCppSettings
         }
 
         return result.ToImmutable();
+    }
+
+    /// <summary>The largest of a comma-separated list of counts ("1,2,4,8" → 8); 0 when absent.</summary>
+    private static int MaxOf(string? list)
+    {
+        int max = 0;
+        foreach (var part in (list ?? "").Split([',', ' ', '[', ']'], StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (!int.TryParse(part, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var n) || n < 1 || n > 65536)
+                throw new InvalidSettingException("npl", $"'{list}' is not a list of sequence counts");
+            max = Math.Max(max, n);
+        }
+
+        return max;
     }
 }

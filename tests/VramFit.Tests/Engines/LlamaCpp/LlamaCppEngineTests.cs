@@ -275,3 +275,38 @@ public class LlamaCppWhatIfFormatTests
         Assert.Contains("q4_k", e.Message, StringComparison.Ordinal);
     }
 }
+
+public class LlamaCppOutputSequencesTests
+{
+    private static double OutputMib(bool ik, string? build, params (string, string)[] settings)
+    {
+        var engine = VramFit.Engines.EngineCatalog.Get(ik ? "ik_llama.cpp" : "llama.cpp");
+        var all = settings.Select(s => KeyValuePair.Create(s.Item1, s.Item2)).ToList();
+        if (build is not null)
+            all.Add(KeyValuePair.Create("build", build));
+        var report = engine.Estimate(new VramFit.Engines.EstimateRequest(
+            VramFit.Models.ModelCatalog.Find("Qwen/Qwen3-30B-A3B").Describe(),
+            new VramFit.Hardware.Deployment(VramFit.Hardware.AcceleratorCatalog.Find("rtx-3090")),
+            new VramFit.Engines.Workload { ContextTokens = 4096, WeightFormat = VramFit.Numerics.WeightFormat.Parse("q4_k") },
+            new VramFit.Engines.EngineSettings(all)));
+        return report.Devices.Sum(d => d.BytesOf(VramFit.Reports.MemoryCategory.Output)) / (double)(1 << 20);
+    }
+
+    private const double OneRow = 151936 * 4.0 / (1 << 20);   // Qwen3 vocabulary × f32
+
+    [Fact]
+    public void The_ik_llama_cpp_server_reserves_one_more_sequence_than_its_slots()
+    {
+        Assert.Equal(2 * OneRow, OutputMib(true, "3673", ("binary", "llama-server")), 6);
+        Assert.Equal(3 * OneRow, OutputMib(true, "3899", ("binary", "llama-server"), ("parallel", "2")), 6);
+        Assert.Equal(OneRow, OutputMib(true, "3673", ("binary", "llama-sweep-bench")), 6);
+    }
+
+    [Fact]
+    public void Current_mainline_servers_reserve_one_row_per_slot() =>
+        Assert.Equal(OneRow, OutputMib(false, "b6699", ("binary", "llama-server")), 6);
+
+    [Fact]
+    public void Batched_bench_sizes_for_its_largest_parallel_count() =>
+        Assert.Equal(8 * OneRow, OutputMib(true, null, ("binary", "llama-batched-bench"), ("npl", "1,2,4,8")), 6);
+}
