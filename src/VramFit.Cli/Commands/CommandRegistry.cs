@@ -10,6 +10,7 @@ internal static class CommandRegistry
         EstimateCommand.Create(context),
         InspectCommand.Create(context),
         PlanCommand.Create(context),
+        FitCommand.Create(context),
         CapacityCommands.MaxContext(context),
         CapacityCommands.MaxConcurrency(context),
         ServeCommand.Create(context),

@@ -1,3 +1,4 @@
+using VramFit.Numerics;
 using System.Globalization;
 using VramFit.Errors;
 using VramFit.Hardware;
@@ -26,6 +27,9 @@ public sealed record LlamaCppFitRequest
     public long? MaxContext { get; init; }
 
     public bool IkLlama { get; init; }
+
+    /// <summary>A GGUF type to assume instead of the model's own ("what if I used Q4_K_M"); null = as it is.</summary>
+    public WeightFormat? WeightFormat { get; init; }
 }
 
 /// <summary>The configuration auto-fit chose, with its report and launch command.</summary>
@@ -50,7 +54,9 @@ public static class LlamaCppAutoFit
         if (request.MarginBytes < 0)
             throw new InvalidSettingException("margin", "must not be negative");
         // the tensor list once: every probe below reuses it
-        var model = request.Model.Checkpoint is null ? request.Model.WithCheckpoint(LlamaCppTensors.For(request.Model, null)) : request.Model;
+        var model = request.Model.Checkpoint is null || request.WeightFormat is not null
+            ? request.Model.WithCheckpoint(LlamaCppTensors.For(request.Model, request.WeightFormat))
+            : request.Model;
         var engine = new LlamaCppEngine(request.IkLlama);
         int layers = model.Layers.Length;
         long trained = model.MaxContext > 0 ? model.MaxContext : 131072;
