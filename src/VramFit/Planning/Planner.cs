@@ -1,4 +1,5 @@
 using VramFit.Engines;
+using VramFit.Engines.LlamaCpp;
 using VramFit.Errors;
 using VramFit.Models;
 using VramFit.Numerics;
@@ -83,9 +84,10 @@ public static class Planner
             if (offloaded is null)
                 return (null, "does not fit even with CPU offload");
             (candidate, report) = offloaded.Value;
-            notes.Add(candidate.CpuMoeLayers > 0
-                ? $"experts of {candidate.CpuMoeLayers} MoE layers run from host memory"
-                : $"{candidate.GpuLayers} of {request.Model.RepeatingLayerCount + 1} layers on the GPU, the rest on the CPU");
+            if (candidate.CpuMoeLayers > 0)
+                notes.Add($"experts of {candidate.CpuMoeLayers} MoE layers run from host memory");
+            if (candidate.GpuLayers is { } onGpu)
+                notes.Add($"{onGpu} of {request.Model.Layers.Length + 1} layers on the GPU, the rest on the CPU");
         }
 
         var accelerators = report.Accelerators.ToList();
@@ -149,68 +151,29 @@ public static class Planner
         return true;
     }
 
+    /// <summary>
+    /// Where llama.cpp runs part of the model on the CPU: its own auto-fit (<see cref="LlamaCppAutoFit"/>: MoE experts
+    /// to the host first, then whole layers) at exactly the requested context, with the plan's margin.
+    /// </summary>
     private static (PlanCandidate, MemoryReport)? FitWithOffload(IEngineModel engine, PlanCandidate candidate, PlanRequest request, ref int evaluated)
     {
-        var model = request.Model;
-        int total = model.RepeatingLayerCount + 1; // llama.cpp counts the output layer as one more
-        (PlanCandidate, MemoryReport)? Try(PlanCandidate c, ref int count)
+        var estimate = SearchSpace.Request(engine, candidate, request);
+        var fit = LlamaCppAutoFit.Fit(new LlamaCppFitRequest
         {
-            count++;
-            try
-            {
-                var r = engine.Estimate(SearchSpace.Request(engine, c, request));
-                return Fits(r, request, out _) ? (c, r) : null;
-            }
-            catch (VramFitException)
-            {
-                return null;
-            }
-        }
-
-        if (model.IsMoE && engine.SettingNames.Contains("n_cpu_moe"))
-        {
-            // fewest MoE layers with experts on the CPU that fit (binary search: more on CPU never needs more VRAM)
-            int lo = 1, hi = model.Layers.Count(l => l.Mlp.Kind == MlpKind.MoE);
-            (PlanCandidate, MemoryReport)? best = null;
-            while (lo <= hi)
-            {
-                int mid = (lo + hi) / 2;
-                var fit = Try(candidate with { CpuMoeLayers = mid }, ref evaluated);
-                if (fit is not null)
-                {
-                    best = fit;
-                    hi = mid - 1;
-                }
-                else
-                {
-                    lo = mid + 1;
-                }
-            }
-
-            if (best is not null)
-                return best;
-        }
-
-        if (!engine.SettingNames.Contains("n_gpu_layers"))
+            Model = estimate.Model,
+            Deployment = estimate.Deployment,
+            Settings = estimate.Settings,
+            WeightFormat = estimate.Workload.WeightFormat,
+            MarginBytes = (long)(request.Gpu.MemoryBytes * request.MarginFraction),
+            MinContext = request.ContextTokens,
+            MaxContext = request.ContextTokens,
+            IkLlama = engine.Id == "ik_llama.cpp",
+        });
+        evaluated++;
+        if (!fit.Fits || fit.GpuLayers == 0 || !Fits(fit.Report, request, out _))
             return null;
-        int low = 0, high = total - 1;
-        (PlanCandidate, MemoryReport)? found = null;
-        while (low <= high)
-        {
-            int mid = (low + high) / 2;
-            var fit = Try(candidate with { GpuLayers = mid }, ref evaluated);
-            if (fit is not null)
-            {
-                found = fit;
-                low = mid + 1;
-            }
-            else
-            {
-                high = mid - 1;
-            }
-        }
-
-        return found is { } f && f.Item1.GpuLayers > 0 ? f : null;
+        int all = request.Model.Layers.Length + 1;
+        return (candidate with { GpuLayers = fit.GpuLayers >= all ? null : fit.GpuLayers, CpuMoeLayers = fit.CpuMoeLayers }, fit.Report);
     }
 
     /// <summary>Roofline speed of one replica; null when the GPU has no bandwidth/throughput figures.</summary>
@@ -219,7 +182,7 @@ public static class Planner
         try
         {
             var profile = ModelProfile.Create(request.Model, candidate.Format);
-            int layers = request.Model.RepeatingLayerCount + 1;
+            int layers = request.Model.Layers.Length + 1;   // llama.cpp block_count (NextN included) + the output layer
             var offload = candidate.GpuLayers is { } ngl || candidate.CpuMoeLayers > 0
                 ? new OffloadPlan
                 {

@@ -132,6 +132,8 @@ public static class SearchSpace
                 Set("cache_type_v", kv);
             }
 
+            // the neutral workload's batch is llama.cpp's --parallel; said explicitly so auto-fit's probes keep it
+            Set("parallel", Text(request.Concurrency));
             if (candidate.GpuLayers is { } ngl)
                 Set("n_gpu_layers", Text(ngl));
             if (candidate.CpuMoeLayers > 0)
