@@ -263,15 +263,8 @@ public static class Planner
     private static double HostOverheadSeconds(string engine, ModelDescription model) =>
         engine == "transformers" ? model.RepeatingLayerCount * 12 * 10e-6 : 0;
 
-    /// <summary>The KV element type for the roofline's bytes: 8-bit, 4-bit or the 16-bit default.</summary>
-    public static ScalarType KvScalar(string? kv, ScalarType dtype) => (kv ?? "").Trim().ToLowerInvariant() switch
-    {
-        "fp8" or "fp8_e4m3" => ScalarType.F8E4M3,
-        "fp8_e5m2" => ScalarType.F8E5M2,
-        "q8_0" or "int8" => ScalarType.I8,
-        "q4_0" or "q4_1" or "int4" or "iq4_nl" => ScalarType.Int4,
-        _ => dtype == ScalarType.F32 ? ScalarType.F32 : ScalarType.BF16,
-    };
+    /// <summary>The KV element type for the roofline's bytes (<see cref="KvCacheTypes.ScalarOf"/>).</summary>
+    public static ScalarType KvScalar(string? kv, ScalarType dtype) => KvCacheTypes.ScalarOf(kv, dtype);
 
     private static List<PlanOption> MarkPareto(List<PlanOption> options)
     {

@@ -31,11 +31,11 @@ public sealed class RuleOfThumbEngine : IEngineModel
         var format = w.WeightFormat ?? model.CheckpointFormat ?? WeightFormat.DenseOf(model.Dtype);
         double bytesPerParam = request.Settings.GetDouble("bytes_per_parameter", format.Bits / 8.0, 0.05, 8);
         double k = request.Settings.GetDouble("activation_factor", DefaultActivationFactor, 0, 1000);
-        double kvBytes = request.Settings.GetDouble("kv_bytes", KvBytes(w.KvCacheType, model.Dtype), 0.125, 8);
+        double kvBytes = request.Settings.GetDouble("kv_bytes", KvCacheTypes.Bits(w.KvCacheType, model.Dtype) / 8, 0.125, 8);
         long batch = w.Batch ?? 1;
         long seq = w.ContextTokens ?? 4096;
         long layers = model.RepeatingLayerCount;
-        long parameters = ParameterCount(model);
+        long parameters = ModelProfile.Create(model).Parameters;   // cached per model
 
         // the formula's "kv_heads × head_dim" is one number for the model: take the first attention layer
         var first = model.Layers.FirstOrDefault(l => l.Attention.Kind is AttentionKind.Full or AttentionKind.SlidingWindow)?.Attention;
@@ -83,31 +83,6 @@ public sealed class RuleOfThumbEngine : IEngineModel
             Parameters = parameters,
             Devices = devices.MoveToImmutable(),
             Notes = ["rule of thumb: no per-layer detail, no overheads, no engine rules"],
-        };
-    }
-
-    private static long ParameterCount(ModelDescription model)
-    {
-        long n = 0;
-        foreach (var t in TensorInventory.Build(model))
-            n += t.Elements;
-        return n;
-    }
-
-    private static double KvBytes(string? kvType, ScalarType dtype)
-    {
-        if (kvType is null)
-            return dtype.Bits() / 8.0;
-        var s = kvType.Trim().ToLowerInvariant();
-        if (ScalarTypes.TryParse(s, out var t))
-            return t.Bits() / 8.0;
-        if (GgmlTypes.TryParse(s, out var g))
-            return g.BitsPerWeight / 8.0;
-        return s switch
-        {
-            "int4" or "q4" => 0.5,
-            "int2" or "q2" => 0.25,
-            _ => throw new Errors.InvalidSettingException("kv-dtype", $"unknown KV cache type '{kvType}'"),
         };
     }
 }
