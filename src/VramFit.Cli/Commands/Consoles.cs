@@ -15,7 +15,8 @@ internal static class Consoles
         {
             Ansi = terminal ? AnsiSupport.Detect : AnsiSupport.No,
             ColorSystem = terminal ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
-            Interactive = InteractionSupport.No,
+            // interactive only on a terminal: simulate's progress bar needs it, redirected output must stay plain
+            Interactive = terminal ? InteractionSupport.Detect : InteractionSupport.No,
             Out = new AnsiConsoleOutput(writer),
         });
         if (!terminal)

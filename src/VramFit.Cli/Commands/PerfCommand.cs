@@ -43,7 +43,7 @@ internal static class PerfCommand
 
     private static void Render(TextWriter writer, PerformanceEstimate e, bool explain)
     {
-        var console = PerformanceSetupOptions.ConsoleFor(writer);
+        var console = Consoles.For(writer);
         console.WriteLine($"{e.Model} ({e.WeightFormat}, KV {e.KvCacheType}) on {e.Gpu}, TP={e.TensorParallel} PP={e.PipelineParallel}: {e.Compute.Reason}");
         var table = new Table().Border(TableBorder.Rounded);
         table.AddColumn("figure");
@@ -106,21 +106,6 @@ internal sealed class PerformanceSetupOptions
     {
         foreach (var option in new Option[] { _gpu, _memory, _bandwidth, _tflops, _fp8Tflops, _quant, _kv, _tp, _pp, _link, _mbu, _mfu, _offloadLayers, _offloadExperts, _offloadMode })
             command.Add(option);
-    }
-
-    public static IAnsiConsole ConsoleFor(TextWriter writer)
-    {
-        bool terminal = ReferenceEquals(writer, Console.Out) && !Console.IsOutputRedirected;
-        var console = AnsiConsole.Create(new AnsiConsoleSettings
-        {
-            Ansi = terminal ? AnsiSupport.Detect : AnsiSupport.No,
-            ColorSystem = terminal ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
-            Interactive = terminal ? InteractionSupport.Detect : InteractionSupport.No,
-            Out = new AnsiConsoleOutput(writer),
-        });
-        if (!terminal)
-            console.Profile.Width = 200;
-        return console;
     }
 
     public ModelDescription ResolveModel(ParseResult parse)

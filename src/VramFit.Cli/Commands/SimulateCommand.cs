@@ -150,7 +150,7 @@ internal static class SimulateCommand
         if (!terminal)
             return ServingStudy.Run(scenario, policies, slo, null, cancellation);
         ServingStudyResult? result = null;
-        PerformanceSetupOptions.ConsoleFor(context.Out).Progress().AutoClear(true).Start(ctx =>
+        Consoles.For(context.Out).Progress().AutoClear(true).Start(ctx =>
         {
             var task = ctx.AddTask("simulating", maxValue: 1);
             result = ServingStudy.Run(scenario, policies, slo, new ProgressBar(task), cancellation);
@@ -181,7 +181,7 @@ internal static class SimulateCommand
 
     private static void Render(TextWriter writer, ServingStudyResult study)
     {
-        var console = PerformanceSetupOptions.ConsoleFor(writer);
+        var console = Consoles.For(writer);
         var p = study.Performance;
         console.WriteLine($"{p.Model} ({p.WeightFormat}) on {p.Gpu}, TP={p.TensorParallel}: prefill {PerfCommand.Ms(p.TtftSeconds)} for {p.PromptTokens} tokens, "
             + $"decode step {PerfCommand.Ms(p.TpotSeconds)} at batch {p.Batch}");
