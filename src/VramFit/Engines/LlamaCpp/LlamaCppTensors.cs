@@ -23,7 +23,7 @@ public static class LlamaCppTensors
         ArgumentNullException.ThrowIfNull(model);
         var inventory = TensorInventory.Build(model);
         string ftype = FileTypeOf(model);
-        var main = Sources.Gguf.LlamaFileTypes.MainType(ftype);
+        var main = Sources.Gguf.GgufFileTypes.MainType(ftype);
         int layers = model.RepeatingLayerCount;
         var types = new GgmlType?[inventory.Length];
         var bytes = new long[inventory.Length];

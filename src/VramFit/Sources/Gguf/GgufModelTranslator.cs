@@ -30,7 +30,7 @@ public static class GgufModelTranslator
     ];
 
     /// <summary>The ggml type most tensors of a llama.cpp file type get ("Q4_K_M" → q4_K), null for types unknown to mainline.</summary>
-    public static GgmlType? MainTypeOf(string fileType) => LlamaFileTypes.MainType(fileType);
+    public static GgmlType? MainTypeOf(string fileType) => GgufFileTypes.MainType(fileType);
 
     /// <summary>Builds the model description of the GGUF whose metadata is <paramref name="metadata"/>.</summary>
     /// <exception cref="UnsupportedArchitectureException">general.architecture is not one of <see cref="SupportedArchitectures"/>.</exception>
@@ -290,11 +290,10 @@ public static class GgufModelTranslator
     private static WeightFormat? FileFormat(GgufMetadata m)
     {
         // general.file_type is llama_ftype; the validation format may carry only its printed name.
-        string? ftype = m.GetString("general.file_type_name")
-            ?? (m.GetLong("general.file_type") is { } id ? LlamaFileTypes.NameOf((int)id) : null);
+        string? ftype = GgufFileTypes.NameOf(m);
         if (ftype is null)
             return null;
-        var main = LlamaFileTypes.MainType(ftype);
+        var main = GgufFileTypes.MainType(ftype);
         return new WeightFormat
         {
             Kind = WeightFormatKind.Ggml,
@@ -384,44 +383,5 @@ public static class GgufModelTranslator
         public GgufArray? Array(string key) => m.Get($"{arch}.{key}") as GgufArray;
 
         public ModelDescriptionException Missing(string key) => new($"{arch}.{key}: missing from GGUF metadata");
-    }
-}
-
-/// <summary>
-/// llama.cpp file types (<c>enum llama_ftype</c> in include/llama.h, stored as <c>general.file_type</c>) and the
-/// ggml type that dominates each mixture.
-/// </summary>
-internal static class LlamaFileTypes
-{
-    private static readonly Dictionary<int, string> Names = new()
-    {
-        [0] = "F32", [1] = "F16", [2] = "Q4_0", [3] = "Q4_1", [7] = "Q8_0", [8] = "Q5_0", [9] = "Q5_1",
-        [10] = "Q2_K", [11] = "Q3_K_S", [12] = "Q3_K_M", [13] = "Q3_K_L", [14] = "Q4_K_S", [15] = "Q4_K_M",
-        [16] = "Q5_K_S", [17] = "Q5_K_M", [18] = "Q6_K", [19] = "IQ2_XXS", [20] = "IQ2_XS", [21] = "Q2_K_S",
-        [22] = "IQ3_XS", [23] = "IQ3_XXS", [24] = "IQ1_S", [25] = "IQ4_NL", [26] = "IQ3_S", [27] = "IQ3_M",
-        [28] = "IQ2_S", [29] = "IQ2_M", [30] = "IQ4_XS", [31] = "IQ1_M", [32] = "BF16", [36] = "TQ1_0",
-        [37] = "TQ2_0", [38] = "MXFP4_MOE",
-    };
-
-    /// <summary>The ftype's name as llama.cpp's quantize tool spells it, or null for an unknown id.</summary>
-    public static string? NameOf(int id) => Names.TryGetValue(id, out var n) ? n : null;
-
-    /// <summary>
-    /// The ggml type llama-quant.cpp uses for most tensors of a file type ("Q4_K_M" → q4_K, "IQ3_M" → iq3_s,
-    /// "MXFP4_MOE" → mxfp4), or null for types unknown to mainline (ik_llama.cpp's IQ4_K, IQ2_K_R4 …).
-    /// </summary>
-    public static GgmlType? MainType(string ftype)
-    {
-        var s = ftype.Trim().ToUpperInvariant();
-        string baseName = s switch
-        {
-            "IQ3_M" or "IQ3_XS" => "IQ3_S",
-            "IQ2_M" => "IQ2_S",
-            "MXFP4_MOE" => "MXFP4",
-            "Q2_K_S" => "Q2_K",
-            _ when s.StartsWith('Q') && s.Contains("_K_", StringComparison.Ordinal) => s[..s.IndexOf("_K_", StringComparison.Ordinal)] + "_K",
-            _ => s,
-        };
-        return GgmlTypes.TryParse(baseName, out var t) ? t.Type : null;
     }
 }

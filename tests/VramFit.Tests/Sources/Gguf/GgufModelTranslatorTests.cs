@@ -137,11 +137,11 @@ public class GgufModelTranslatorTests
     [InlineData("MXFP4_MOE", GgmlType.MXFP4)]
     [InlineData("Q8_0", GgmlType.Q8_0)]
     public void File_types_map_to_their_main_ggml_type(string ftype, GgmlType main) =>
-        Assert.Equal(main, LlamaFileTypes.MainType(ftype));
+        Assert.Equal(main, GgufFileTypes.MainType(ftype));
 
     [Fact]
     public void File_type_ids_are_named_like_llama_quantize() =>
-        Assert.Equal(("Q4_K_M", "MXFP4_MOE", null), (LlamaFileTypes.NameOf(15), LlamaFileTypes.NameOf(38), LlamaFileTypes.NameOf(99)));
+        Assert.Equal(("Q4_K_M", "MXFP4_MOE", null), (GgufFileTypes.Name(15), GgufFileTypes.Name(38), GgufFileTypes.Name(99)));
 }
 
 public class GgufHybridArchitectureTests
