@@ -162,9 +162,23 @@ public static class ValidationCaseReader
         var list = ImmutableArray.CreateBuilder<KeyValuePair<string, string>>();
         foreach (var prop in p.EnumerateObject())
             if (Text(prop.Value) is { } text)
-                list.Add(new(prop.Name, text));
+                list.Add(new(prop.Name, prop.Name == "override_tensor" ? ExpandLayerRanges(text) : text));
         return list.ToImmutable();
     }
+
+    /// <summary>
+    /// "blk.14..47.ffn_…" is the shorthand harvested cases use for the layer lists llama-fit-params prints
+    /// (blk\.(14|15|…|47)\.ffn_…); as a regular expression it would match nothing, so a "blk.A..B." range with
+    /// A &lt; B is expanded to the alternation it stands for.
+    /// </summary>
+    internal static string ExpandLayerRanges(string pattern) => System.Text.RegularExpressions.Regex.Replace(pattern, @"blk\\?\.(\d+)\.\.(\d+)\\?\.", m =>
+    {
+        int a = int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+        int b = int.Parse(m.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture);
+        return a < b && b - a < 4096
+            ? @"blk\.(" + string.Join('|', Enumerable.Range(a, b - a + 1)) + @")\."
+            : m.Value;
+    }, System.Text.RegularExpressions.RegexOptions.CultureInvariant, TimeSpan.FromMilliseconds(50));
 
     private static string? Text(JsonElement e) => e.ValueKind switch
     {

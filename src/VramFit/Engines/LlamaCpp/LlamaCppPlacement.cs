@@ -77,20 +77,6 @@ internal sealed class LlamaCppPlacement
     /// <summary>The routed experts of layer <paramref name="il"/> stay in host memory (--n-cpu-moe, or the layer is on the CPU).</summary>
     public bool ExpertsOnHost(int il) => il < cpuMoeLayers || LayerDevice(il) < 0;
 
-    /// <summary>
-    /// "blk.14..47.ffn_…" is the shorthand logs and notes use for the layer lists llama-fit-params prints
-    /// (blk\.(14|15|…|47)\.ffn_…); as a regular expression it would match nothing, so a "blk.A..B." range with
-    /// A &lt; B is expanded to the alternation it stands for.
-    /// </summary>
-    internal static string ExpandLayerRanges(string pattern) => Regex.Replace(pattern, @"blk\\?\.(\d+)\.\.(\d+)\\?\.", m =>
-    {
-        int a = int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
-        int b = int.Parse(m.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture);
-        return a < b && b - a < 4096
-            ? @"blk\.(" + string.Join('|', Enumerable.Range(a, b - a + 1)) + @")\."
-            : m.Value;
-    }, RegexOptions.CultureInvariant, TimeSpan.FromMilliseconds(50));
-
     private static (Regex, int)[] BuildOverrides(LlamaCppSettings s, int layerCount)
     {
         var list = new List<(Regex, int)>();
@@ -99,7 +85,7 @@ internal sealed class LlamaCppPlacement
             Regex regex;
             try
             {
-                regex = new Regex(ExpandLayerRanges(pattern), RegexOptions.CultureInvariant, TimeSpan.FromMilliseconds(50));
+                regex = new Regex(pattern, RegexOptions.CultureInvariant, TimeSpan.FromMilliseconds(50));
             }
             catch (ArgumentException e)
             {
