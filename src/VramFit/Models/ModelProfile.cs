@@ -21,6 +21,7 @@ public sealed class ModelProfile
         var layerBytes = new long[n];
         var layerParams = new long[n];
         var expertBytes = new long[n];
+        var largestPacked = new long[n];
         long parameters = 0, embedding = 0, output = 0, otherGlobal = 0;
         foreach (var t in Tensors)
         {
@@ -32,6 +33,8 @@ public sealed class ModelProfile
                 layerParams[t.Layer] += t.Elements;
                 if (t.IsRoutedExpert)
                     expertBytes[t.Layer] += bytes;
+                if (format.Packs(t))
+                    largestPacked[t.Layer] = Math.Max(largestPacked[t.Layer], t.Columns * t.Rows);
             }
             else if (t.Role == TensorRole.TokenEmbedding || t.Role == TensorRole.PositionEmbedding)
             {
@@ -51,6 +54,7 @@ public sealed class ModelProfile
         LayerWeightBytes = [.. layerBytes];
         LayerParameters = [.. layerParams];
         LayerRoutedExpertBytes = [.. expertBytes];
+        LayerLargestPackedMatrix = [.. largestPacked];
         EmbeddingBytes = embedding;
         OutputHeadBytes = output;
         OtherGlobalBytes = otherGlobal;
@@ -111,6 +115,10 @@ public sealed class ModelProfile
 
     /// <summary>Bytes of each block's routed experts (what expert offload / EP moves).</summary>
     public ImmutableArray<long> LayerRoutedExpertBytes { get; }
+
+    /// <summary>Elements of each block's largest matrix that <see cref="Format"/> packs (what a dequantizing kernel
+    /// expands to 16 bits at once); 0 for dense formats.</summary>
+    public ImmutableArray<long> LayerLargestPackedMatrix { get; }
 
     public long EmbeddingBytes { get; }
 

@@ -281,9 +281,8 @@ public static class TransformersMemory
     private static long LargestQuantizedMatrix(ModelProfile profile, int firstLayer, int endLayer)
     {
         long largest = 0;
-        foreach (var t in profile.Tensors)
-            if (t.Layer >= firstLayer && t.Layer < endLayer && profile.Format.Packs(t))
-                largest = Math.Max(largest, t.Columns * t.Rows);
+        for (int i = firstLayer; i < endLayer; i++)
+            largest = Math.Max(largest, profile.LayerLargestPackedMatrix[i]);
         return largest;
     }
 }
