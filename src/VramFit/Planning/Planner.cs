@@ -181,7 +181,6 @@ public static class Planner
     {
         try
         {
-            var profile = ModelProfile.Create(request.Model, candidate.Format);
             int layers = request.Model.Layers.Length + 1;   // llama.cpp block_count (NextN included) + the output layer
             var offload = candidate.GpuLayers is { } ngl || candidate.CpuMoeLayers > 0
                 ? new OffloadPlan
@@ -198,7 +197,8 @@ public static class Planner
                 : new ParallelLayout { TensorParallel = candidate.TensorParallel, PipelineParallel = candidate.PipelineParallel };
             var efficiency = EfficiencyFactors.Default with { StepOverheadSeconds = HostOverheadSeconds(candidate.Engine, request.Model) };
             var kv = KvScalar(candidate.KvCache, request.Model.Dtype);
-            var perf = PerformanceModel.Create(profile, request.Gpu, kv, layout, efficiency, offload);
+            // the model's tensors are walked once per format; each candidate re-prices that on its own split and KV type
+            var perf = Roofline(request, candidate.Format).With(request.Gpu, kv, layout, efficiency, offload);
             long prompt = request.PromptTokens ?? Math.Max(1, request.ContextTokens / 2);
             int output = (int)Math.Clamp(request.ContextTokens - prompt, 1, int.MaxValue);
             var estimate = perf.Estimate((int)Math.Min(prompt, int.MaxValue), output, request.Concurrency);
@@ -207,7 +207,7 @@ public static class Planner
                 // llama.cpp computes decode steps of host-resident layers on the CPU, but for batches of 32+ tokens
                 // it copies their weights to the GPU and computes there (ggml-backend op offload, on by default;
                 // --no-op-offload turns it off): prefill is priced as weights streamed over PCIe.
-                var prefill = PerformanceModel.Create(profile, request.Gpu, kv, layout, efficiency, offload with { Mode = OffloadMode.StreamOverPcie })
+                var prefill = perf.With(offload: offload with { Mode = OffloadMode.StreamOverPcie })
                     .Estimate((int)Math.Min(prompt, int.MaxValue), output, request.Concurrency);
                 estimate = estimate with { TtftSeconds = prefill.TtftSeconds, Prefill = prefill.Prefill, PrefillTokensPerSecond = prefill.PrefillTokensPerSecond };
             }
@@ -223,6 +223,12 @@ public static class Planner
     }
 
     private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<ModelDescription, System.Collections.Concurrent.ConcurrentDictionary<WeightFormat, CandidateScreen>> Screens = new();
+
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<ModelDescription, System.Collections.Concurrent.ConcurrentDictionary<WeightFormat, PerformanceModel>> Rooflines = new();
+
+    /// <summary>The roofline of the model in one weight format on the request's GPU (built once, re-priced with With).</summary>
+    private static PerformanceModel Roofline(PlanRequest request, WeightFormat format) =>
+        Rooflines.GetValue(request.Model, _ => new()).GetOrAdd(format, static (f, r) => PerformanceModel.Create(ModelProfile.Create(r.Model, f), r.Gpu), request);
 
     private static CandidateScreen Screen(ModelDescription model, WeightFormat format) =>
         Screens.GetValue(model, _ => new()).GetOrAdd(format, static (f, m) => new CandidateScreen(m, f), model);
