@@ -53,10 +53,9 @@ public static class LlamaCppAutoFit
         ArgumentNullException.ThrowIfNull(request);
         if (request.MarginBytes < 0)
             throw new InvalidSettingException("margin", "must not be negative");
-        // the tensor list once: every probe below reuses it
-        var model = request.Model.Checkpoint is null || request.WeightFormat is not null
-            ? request.Model.WithCheckpoint(LlamaCppTensors.For(request.Model, request.WeightFormat))
-            : request.Model;
+        // the probes share the model instance, so its tensor list (cached per model and format) is built once
+        var model = request.Model;
+        var workload = new Workload { WeightFormat = request.WeightFormat };
         var engine = new LlamaCppEngine(request.IkLlama);
         int layers = model.Layers.Length;
         long trained = model.MaxContext > 0 ? model.MaxContext : 131072;
@@ -69,7 +68,7 @@ public static class LlamaCppAutoFit
             var s = request.Settings.With("ctx_size", ctx.ToString(CultureInfo.InvariantCulture))
                 .With("n_gpu_layers", ngl.ToString(CultureInfo.InvariantCulture))
                 .With("n_cpu_moe", cpuMoe.ToString(CultureInfo.InvariantCulture));
-            return engine.Estimate(new EstimateRequest(model, request.Deployment, new Workload(), s));
+            return engine.Estimate(new EstimateRequest(model, request.Deployment, workload, s));
         }
 
         bool Fits(MemoryReport r) => r.Accelerators.All(d => d.TotalBytes <= capacity);
