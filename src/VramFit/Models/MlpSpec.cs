@@ -24,6 +24,12 @@ public sealed record MlpSpec
     /// <summary>Gate + up + down (true) or up + down (false).</summary>
     public bool Gated { get; init; } = true;
 
+    /// <summary>
+    /// Gate and up stored as one [hidden → 2 × ffn] tensor: Phi-3's gate_up_proj and GLM-4's, which llama.cpp loads as
+    /// one <c>ffn_up</c> of width 2 × n_ff (llama-model.cpp, LLM_ARCH_PHI3 and LLM_ARCH_GLM4 in load_tensors).
+    /// </summary>
+    public bool FusedGateUp { get; init; }
+
     /// <summary>Intermediate size of the dense MLP.</summary>
     public int FfnSize { get; init; }
 

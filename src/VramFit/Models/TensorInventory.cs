@@ -49,7 +49,11 @@ public static class TensorInventory
         void Add(string name, TensorRole role, long cols, long rows = 1, long experts = 1) =>
             list.Add(new(P(name), role, i, cols, rows, experts));
 
-        string[] normNames = ["attn_norm", "ffn_norm", "post_attention_norm", "post_ffw_norm", "norm4", "norm5", "norm6", "norm7"];
+        string[] normNames = GptOss(model)
+            // gpt-oss: the norm before the MoE block is HF's post_attention_layernorm, which convert_hf_to_gguf.py
+            // maps to ATTN_POST_NORM and llama.cpp's LLM_ARCH_OPENAI_MOE loads as blk.N.post_attention_norm
+            ? ["attn_norm", "post_attention_norm"]
+            : ["attn_norm", "ffn_norm", "post_attention_norm", "post_ffw_norm", "norm4", "norm5", "norm6", "norm7"];
         for (int n = 0; n < layer.NormCount; n++)
         {
             Add(normNames[n] + ".weight", TensorRole.Norm, h);
@@ -72,6 +76,8 @@ public static class TensorInventory
             Add("nextn.shared_head_head.weight", TensorRole.OutputHead, h, model.VocabSize);
         }
     }
+
+    private static bool GptOss(ModelDescription model) => model.Architecture is "gpt-oss" or "gpt_oss";
 
     private delegate void AddTensor(string name, TensorRole role, long cols, long rows = 1, long experts = 1);
 
@@ -229,7 +235,21 @@ public static class TensorInventory
         switch (f.Kind)
         {
             case MlpKind.Dense:
-                AddFfn(add, "", TensorRole.FfnGate, TensorRole.FfnUp, TensorRole.FfnDown, f.Gated, f.Bias, h, f.FfnSize, 1);
+                if (f.FusedGateUp && f.Gated)
+                {
+                    add("ffn_up.weight", TensorRole.FfnUp, h, 2L * f.FfnSize);
+                    add("ffn_down.weight", TensorRole.FfnDown, f.FfnSize, h);
+                    if (f.Bias)
+                    {
+                        add("ffn_up.bias", TensorRole.Bias, 2L * f.FfnSize);
+                        add("ffn_down.bias", TensorRole.Bias, h);
+                    }
+                }
+                else
+                {
+                    AddFfn(add, "", TensorRole.FfnGate, TensorRole.FfnUp, TensorRole.FfnDown, f.Gated, f.Bias, h, f.FfnSize, 1);
+                }
+
                 break;
 
             case MlpKind.MoE:

@@ -35,4 +35,27 @@ public class TensorInventoryTests
         var tied = new ModelDescription(m.Architecture, m.HiddenSize, m.VocabSize, m.Layers, tiedEmbeddings: true);
         Assert.Equal(8_030_261_248L - 4096L * 128256, TensorInventory.ParameterCount(tied));
     }
+
+    [Fact]
+    public void Fused_gate_up_is_one_ffn_up_of_twice_the_width_and_keeps_the_parameter_count()
+    {
+        var m = Llama31_8B();
+        var fused = new ModelDescription("phi3", m.HiddenSize, m.VocabSize,
+            [.. m.Layers.Select(l => l with { Mlp = l.Mlp with { FusedGateUp = true } })]);
+        var tensors = TensorInventory.Build(fused);
+        Assert.DoesNotContain(tensors, t => t.Name.StartsWith("blk.0.ffn_gate", StringComparison.Ordinal));
+        Assert.Contains(tensors, t => t.Name == "blk.0.ffn_up.weight" && t.Columns == 4096 && t.Rows == 2 * 14336);
+        Assert.Equal(TensorInventory.ParameterCount(m), TensorInventory.ParameterCount(fused));
+    }
+
+    [Theory]
+    [InlineData("gpt-oss")]
+    [InlineData("gpt_oss")]
+    public void Gpt_oss_names_its_ffn_norm_post_attention_norm_as_llama_cpp_loads_it(string architecture)
+    {
+        var m = Llama31_8B();
+        var tensors = TensorInventory.Build(new ModelDescription(architecture, m.HiddenSize, m.VocabSize, m.Layers));
+        Assert.Contains(tensors, t => t.Name == "blk.3.post_attention_norm.weight");
+        Assert.DoesNotContain(tensors, t => t.Name == "blk.3.ffn_norm.weight");
+    }
 }

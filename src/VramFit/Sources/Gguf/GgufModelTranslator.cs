@@ -227,7 +227,7 @@ public static class GgufModelTranslator
             throw k.Missing("feed_forward_length");
         return ffn[layer] == 0
             ? MlpSpec.NoMlp
-            : new MlpSpec { Kind = MlpKind.Dense, FfnSize = (int)ffn[layer], Gated = f.GatedFfn, Bias = f.FfnBias };
+            : new MlpSpec { Kind = MlpKind.Dense, FfnSize = (int)ffn[layer], Gated = f.GatedFfn, Bias = f.FfnBias, FusedGateUp = f.FusedGateUp };
     }
 
     /// <summary>
@@ -314,6 +314,7 @@ public static class GgufModelTranslator
         public bool OutputBias { get; init; }
         public QkNormKind QkNorm { get; init; }
         public bool FusedQkv { get; init; }
+        public bool FusedGateUp { get; init; }
         public bool Sinks { get; init; }
         public bool GatedFfn { get; init; } = true;
         public bool FfnBias { get; init; }
@@ -330,10 +331,10 @@ public static class GgufModelTranslator
             // Gemma-2/3 and GLM-4: sandwich norms (attn_post_norm, ffn_post_norm); Gemma ties the output head
             "gemma2" => new() { NormCount = 4, Tied = true },
             "gemma3" => new() { NormCount = 4, Tied = true, QkNorm = QkNormKind.PerHead },
-            "glm4" => new() { NormCount = 4, QkvBias = true },
+            "glm4" => new() { NormCount = 4, QkvBias = true, FusedGateUp = true },
             "glm4moe" => new() { QkvBias = true, ScoreBias = true },
             "deepseek2" => new() { ScoreBias = true },
-            "phi3" => new() { FusedQkv = true },
+            "phi3" => new() { FusedQkv = true, FusedGateUp = true },
             // GPT-BigCode: LayerNorm with bias, fused QKV with bias, GELU MLP with bias, learned positions
             "starcoder" => new() { Norm = NormKind.LayerNorm, NormBias = true, FusedQkv = true, QkvBias = true, OutputBias = true, GatedFfn = false, FfnBias = true, LearnedPositions = true },
             // Command-R 2: one LayerNorm (no bias) feeding attention and MLP in parallel; tied head

@@ -127,7 +127,7 @@ internal static class HfLlamaFamilies
         var layers = Uniform(c, (_, t) => new LayerSpec
         {
             Attention = HfDecoder.Attention(c, t, window) with { FusedQkv = true },
-            Mlp = HfDecoder.DenseMlp(c),
+            Mlp = HfDecoder.DenseMlp(c) with { FusedGateUp = true },
         });
         return HfDecoder.Build(c, layers);
     }

@@ -19,8 +19,9 @@ internal static class GgufTestWriter
         var tensors = new List<(string Name, long[] Dims, int Type, long Bytes, int Layer, long Elements)>();
         foreach (var t in TensorInventory.Build(model))
         {
-            bool vector = t.Rows == 1 && t.Experts == 1;
-            long[] dims = vector ? [t.Columns] : t.Experts > 1 ? [t.Columns, t.Rows, t.Experts] : [t.Columns, t.Rows];
+            // vectors and per-expert vectors (gpt-oss expert biases [n_ff, n_expert]) are f32, as converters store them
+            bool vector = t.Rows == 1;
+            long[] dims = t.Experts > 1 ? vector ? [t.Columns, t.Experts] : [t.Columns, t.Rows, t.Experts] : vector ? [t.Columns] : [t.Columns, t.Rows];
             int type = vector ? 0 : 1;                                   // ggml f32 / f16
             tensors.Add((t.Name, dims, type, t.Elements * (vector ? 4 : 2), t.Layer, t.Elements));
         }
