@@ -21,11 +21,12 @@ public sealed record LlamaCppVersion(bool IkLlama, int Build)
     public bool VlessMla => !IkLlama && Build >= 7800;
 
     /// <summary>
-    /// Layer placement counts the output layer as the first to offload (i_gpu_start = n_layer + 1 − ngl) since the
-    /// backend-registry model loader (llama.cpp PR #10026, 2024-10, ~b3950); older builds and ik_llama.cpp use
-    /// i_gpu_start = n_layer − ngl and offload the output only when ngl &gt; n_layer.
+    /// Layer placement counts the output layer as the first to offload (i_gpu_start = n_layer + 1 − ngl) since
+    /// llama.cpp PR #18148 "offload output layer to GPU first" (merged 2025-12-17; b7370 is 2025-12-12 and b7571
+    /// 2025-12-28, so ~b7450). Older builds — the April 2025 load_tensors still computes n_layer − ngl — and
+    /// ik_llama.cpp use i_gpu_start = n_layer − ngl and offload the output only when ngl &gt; n_layer.
     /// </summary>
-    public bool OutputCountsAsLayer => !IkLlama && Build >= 3950;
+    public bool OutputCountsAsLayer => !IkLlama && Build >= 7450;
 
     /// <summary>Host-side KV of CPU layers lives in the plain CPU buffer (new loader) instead of pinned host memory.</summary>
     public bool CpuKvInPlainCpuBuffer => !IkLlama && Build >= 3950;

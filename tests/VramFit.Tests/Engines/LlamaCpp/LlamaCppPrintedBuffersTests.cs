@@ -117,5 +117,9 @@ public class LlamaCppPrintedBuffersTests
         Assert.False(LlamaCppVersion.Parse("3902", true).SeparateSwaCache);
         Assert.True(LlamaCppVersion.Parse("b8211", false).VlessMla);
         Assert.False(LlamaCppVersion.Parse("b3000", false).OutputCountsAsLayer);
+        // PR #18148 (2025-12-17) made the output layer the first to offload
+        Assert.False(LlamaCppVersion.Parse("b6895", false).OutputCountsAsLayer);
+        Assert.True(LlamaCppVersion.Parse("b7571", false).OutputCountsAsLayer);
+        Assert.True(LlamaCppVersion.Parse(null, false).OutputCountsAsLayer);
     }
 }
