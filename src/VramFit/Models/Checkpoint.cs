@@ -15,7 +15,10 @@ public enum CheckpointFormat
 /// </summary>
 /// <param name="Type">Storage type as the file names it: ggml type ("q4_K", "f16") or safetensors dtype ("BF16", "I32").</param>
 /// <param name="Layer">Block index parsed from the name, or -1.</param>
-public sealed record CheckpointTensor(string Name, string Type, int Layer, long Elements, long Bytes, long LogicalParameters);
+/// <param name="Offset">Offset of the data within its file's data section (GGUF), or -1 when unknown (the tensors are
+/// then taken to be stored back to back in list order).</param>
+/// <param name="Part">Index of the split file holding the data (0 for a single file).</param>
+public sealed record CheckpointTensor(string Name, string Type, int Layer, long Elements, long Bytes, long LogicalParameters, long Offset = -1, int Part = 0);
 
 /// <summary>
 /// The exact tensors of a checkpoint as read from its headers. Engines use these bytes instead of any

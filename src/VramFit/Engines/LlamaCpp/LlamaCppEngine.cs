@@ -158,10 +158,33 @@ public sealed class LlamaCppEngine : IEngineModel
         // a tied output head: llama.cpp loads token_embd a second time as "output" on the output layer's device
         if (!table.HasOutputWeight && table.TokenEmbeddingBytes > 0 && p.OutputDevice >= 0)
             Add(perBuffer, LlamaCppBuffers.Device(s.Backend, p.OutputDevice), table.TokenEmbeddingBytes);
-        foreach (var (buffer, (bytes, count)) in perBuffer.OrderBy(kv => kv.Key, StringComparer.Ordinal))
+        // with mmap the host weights are not copied: each file's mapping range becomes one buffer
+        // (llama-model.cpp load_tensors: buffer_from_host_ptr over get_mapping_range, the first to the last byte of
+        // the host tensors in that file) — device tensors stored between them count too, one buffer per split file
+        string? mapped = s.Mmap ? HostWeights(s, v, p, layer: -1) : null;
+        long[] spans = mapped is not null && perBuffer.ContainsKey(mapped) ? MappedSpans(table, tensors, s, v, p, mapped) : [];
+        foreach (var (buffer, (sum, count)) in perBuffer.OrderBy(kv => kv.Key, StringComparer.Ordinal))
         {
-            if (bytes == 0)
+            if (sum == 0)
                 continue;
+            if (buffer == mapped)
+            {
+                foreach (long span in spans)
+                    if (span > 0)
+                        items.Add(new MemoryItem
+                        {
+                            Name = "model buffer (mmap)",
+                            Category = MemoryCategory.Weights,
+                            Bytes = span,
+                            Device = buffer,
+                            Formula = "file range from the first to the last byte of the host tensors (mapped, not copied)",
+                            Inputs = [new("host tensors", sum / Mib, "MiB"), new("files", spans.Length), new("offloaded layers", p.OffloadedLayers)],
+                            Origin = "llama.cpp load_tensors: ggml_backend_dev_buffer_from_host_ptr over llama_model_loader::get_mapping_range",
+                        });
+                continue;
+            }
+
+            long bytes = sum;
             items.Add(new MemoryItem
             {
                 Name = "model buffer",
@@ -175,6 +198,42 @@ public sealed class LlamaCppEngine : IEngineModel
                     : "llama.cpp load_tensors placement; exact GGUF tensor sizes",
             });
         }
+    }
+
+    /// <summary>Per file, the length of the range holding every tensor that lives in the mapped host buffer.</summary>
+    private static long[] MappedSpans(LlamaCppTensorTable table, Checkpoint tensors, LlamaCppSettings s, LlamaCppVersion v, LlamaCppPlacement p, string mapped)
+    {
+        var spans = new long[table.Parts];
+        if (p.HasRegexOverrides)
+        {
+            var range = new LlamaCppTensorTable.Extent[table.Parts];
+            Array.Fill(range, LlamaCppTensorTable.Extent.Empty);
+            foreach (var t in tensors.Tensors)
+                if (BufferOf(t.Name, t.Layer, t.Elements, s, v, p) == mapped)
+                    range[t.Part] = range[t.Part].With(table.TensorExtent[t]);
+            for (int part = 0; part < spans.Length; part++)
+                spans[part] = range[part].Length;
+            return spans;
+        }
+
+        for (int part = 0; part < spans.Length; part++)
+        {
+            var x = table.Extents[part];
+            var range = x.Input;
+            for (int il = 0; il < x.Layer.Length; il++)
+            {
+                if (p.LayerDevice(il) < 0)
+                    range = range.With(x.Layer[il]);
+                else if (p.ExpertsOnHost(il))
+                    range = range.With(x.Expert[il]);
+            }
+
+            if (p.OutputDevice < 0)
+                range = range.With(x.Output);
+            spans[part] = range.Length;
+        }
+
+        return spans;
     }
 
     /// <summary>Host buffer of weights kept off the GPUs: mmap'd ("CPU_Mapped"), else pinned host memory of a GPU build.</summary>

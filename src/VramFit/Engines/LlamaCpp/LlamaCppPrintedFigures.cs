@@ -21,6 +21,12 @@ internal static class LlamaCppPrintedFigures
         for (int d = 0; d < p.Devices; d++)
             gpus.Add(LlamaCppBuffers.Device(s.Backend, d));
         var kvIndex = new Dictionary<string, int>(StringComparer.Ordinal);
+        // a split GGUF mapped from several files prints one host model buffer per file: "CPU_Mapped[i]"
+        var modelBuffers = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var i in items)
+            if (i.Category == MemoryCategory.Weights)
+                modelBuffers[i.Device] = modelBuffers.GetValueOrDefault(i.Device) + 1;
+        var modelIndex = new Dictionary<string, int>(StringComparer.Ordinal);
         bool two = caches.Count > 1;
         foreach (var i in items)
         {
@@ -29,7 +35,17 @@ internal static class LlamaCppPrintedFigures
             switch (i.Category)
             {
                 case MemoryCategory.Weights:
-                    f["model_buffer_mib." + i.Device] = mib;
+                    if (modelBuffers[i.Device] > 1)
+                    {
+                        int m = modelIndex.GetValueOrDefault(i.Device);
+                        modelIndex[i.Device] = m + 1;
+                        f[$"model_buffer_mib.{i.Device}[{m}]"] = mib;
+                    }
+                    else
+                    {
+                        f["model_buffer_mib." + i.Device] = mib;
+                    }
+
                     Accumulate(f, "memory_breakdown_mib." + device + ".model", mib);
                     break;
                 case MemoryCategory.Activations:

@@ -27,7 +27,7 @@ public sealed record LlamaCppSettings
         "ctx_size", "batch_size", "ubatch_size", "flash_attn", "cache_type_k", "cache_type_v", "parallel", "kv_unified",
         "n_gpu_layers", "split_mode", "tensor_split", "main_gpu", "override_tensor", "n_cpu_moe", "cpu_moe", "swa_full",
         "no_kv_offload", "mmap", "no_mmap", "devices", "backend", "build", "mla_use", "embeddings", "no_op_offload", "fused_moe",
-        "binary", "npl");
+        "binary", "npl", "run_time_repack");
 
     public required int CtxSize { get; init; }
     public required int BatchSize { get; init; }
@@ -112,7 +112,8 @@ public sealed record LlamaCppSettings
             CpuMoeLayers = s.GetBool("cpu_moe", false) ? 1 << 20 : s.GetInt("n_cpu_moe", 0, 0, 1 << 20),
             SwaFull = s.GetBool("swa_full", false),
             KvOffload = !s.GetBool("no_kv_offload", false),
-            Mmap = s.Has("no_mmap") ? !s.GetBool("no_mmap", false) : s.GetBool("mmap", true),
+            // ik_llama.cpp's -rtr (run-time repack) turns mmap off (ik_llama.cpp PR #147: repacking rewrites the weights)
+            Mmap = !s.GetBool("run_time_repack", false) && (s.Has("no_mmap") ? !s.GetBool("no_mmap", false) : s.GetBool("mmap", true)),
             Devices = devices,
             Backend = backend,
             MlaUse = s.GetInt("mla_use", 0, 0, 3),

@@ -19,6 +19,39 @@ internal sealed class LlamaCppTensorTable
         ExpertBytes = new long[layers];
         LargestMatrix = new long[layers];
         LargestExpert = new long[layers];
+        Parts = 1;
+        foreach (var t in checkpoint.Tensors)
+            Parts = Math.Max(Parts, t.Part + 1);
+        Extents = new FileExtents[Parts];
+        for (int part = 0; part < Parts; part++)
+            Extents[part] = new FileExtents(layers);
+        var next = new long[Parts];
+        foreach (var t in checkpoint.Tensors)
+        {
+            // where the data sits in its file: the GGUF offset, else back to back in list order padded to the
+            // default general.alignment (32, gguf.c GGUF_DEFAULT_ALIGNMENT)
+            long start = t.Offset >= 0 ? t.Offset : next[t.Part];
+            long end = start + t.Bytes;
+            next[t.Part] = Math.Max(next[t.Part], (end + 31) / 32 * 32);
+            var x = Extents[t.Part];
+            if (t.Layer >= 0 && t.Layer < layers)
+            {
+                x.Layer[t.Layer] = x.Layer[t.Layer].With(start, end);
+                if (t.Name.Contains("_exps", StringComparison.Ordinal))
+                    x.Expert[t.Layer] = x.Expert[t.Layer].With(start, end);
+            }
+            else if (IsInput(t.Name))
+            {
+                x.Input = x.Input.With(start, end);
+            }
+            else
+            {
+                x.Output = x.Output.With(start, end);
+            }
+
+            TensorExtent[t] = new Extent(start, end);
+        }
+
         foreach (var t in checkpoint.Tensors)
         {
             bool vector = t.Elements > 0 && !t.Name.EndsWith(".weight", StringComparison.Ordinal) || t.Name.Contains("norm", StringComparison.Ordinal)
@@ -41,7 +74,7 @@ internal sealed class LlamaCppTensorTable
                     LargestMatrix[il] = Math.Max(LargestMatrix[il], t.Bytes);
                 }
             }
-            else if (t.Name.StartsWith("token_embd", StringComparison.Ordinal) || t.Name.StartsWith("position_embd", StringComparison.Ordinal) || t.Name.StartsWith("token_types", StringComparison.Ordinal))
+            else if (IsInput(t.Name))
             {
                 InputBytes += t.Bytes;
                 if (t.Name == "token_embd.weight")
@@ -55,6 +88,51 @@ internal sealed class LlamaCppTensorTable
             }
         }
     }
+
+    private static bool IsInput(string name) =>
+        name.StartsWith("token_embd", StringComparison.Ordinal) || name.StartsWith("position_embd", StringComparison.Ordinal)
+        || name.StartsWith("token_types", StringComparison.Ordinal);
+
+    /// <summary>Byte range [Start, End) in a file; empty when Start ≥ End.</summary>
+    internal readonly record struct Extent(long Start, long End)
+    {
+        public static readonly Extent Empty = new(long.MaxValue, long.MinValue);
+
+        public Extent With(long start, long end) => new(Math.Min(Start, start), Math.Max(End, end));
+
+        public Extent With(Extent other) => new(Math.Min(Start, other.Start), Math.Max(End, other.End));
+
+        public long Length => End > Start ? End - Start : 0;
+    }
+
+    /// <summary>The file ranges of the input layer, each block, each block's experts and the output layer in one file.</summary>
+    internal sealed class FileExtents
+    {
+        public FileExtents(int layers)
+        {
+            Layer = new Extent[layers];
+            Expert = new Extent[layers];
+            Array.Fill(Layer, Extent.Empty);
+            Array.Fill(Expert, Extent.Empty);
+        }
+
+        public Extent Input { get; set; } = Extent.Empty;
+
+        public Extent Output { get; set; } = Extent.Empty;
+
+        public Extent[] Layer { get; }
+
+        public Extent[] Expert { get; }
+    }
+
+    /// <summary>Files of a split GGUF (1 for a single file).</summary>
+    public int Parts { get; }
+
+    /// <summary>Per file: where the input layer, blocks, experts and output layer lie (for the mmap'd host buffers).</summary>
+    internal FileExtents[] Extents { get; }
+
+    /// <summary>Each tensor's byte range in its file.</summary>
+    internal Dictionary<CheckpointTensor, Extent> TensorExtent { get; } = new(ReferenceEqualityComparer.Instance);
 
     public static LlamaCppTensorTable For(Checkpoint checkpoint, int layers) =>
         Cache.GetValue(checkpoint, c => new LlamaCppTensorTable(c, layers));

@@ -62,8 +62,14 @@ public static class LlamaCppTensors
             tensors.Add(new CheckpointTensor(t.Name, types[i]?.ToString().ToLowerInvariant() ?? ftype.ToLowerInvariant(), t.Layer, t.Elements, b, t.Elements));
         }
 
-        return new Checkpoint(CheckpointFormat.Gguf, tensors, fileSizeBytes is null ? $"{ftype} (estimated mix)" : $"{ftype} (estimated mix, calibrated to file size)");
+        // file order as convert_hf_to_gguf.py writes it (HF shards hold embed_tokens first and norm, lm_head last):
+        // the input layer, the blocks, then the output layer; the mmap'd host buffer spans this order
+        var ordered = tensors.Where(t => t.Layer >= 0 || !IsOutputLayer(t.Name))
+            .Concat(tensors.Where(t => t.Layer < 0 && IsOutputLayer(t.Name)));
+        return new Checkpoint(CheckpointFormat.Gguf, ordered, fileSizeBytes is null ? $"{ftype} (estimated mix)" : $"{ftype} (estimated mix, calibrated to file size)");
     }
+
+    private static bool IsOutputLayer(string name) => name.StartsWith("output", StringComparison.Ordinal);
 
     /// <summary>The model's tensors as llama.cpp would load them (exact when the checkpoint is known).</summary>
     /// <remarks>Estimated tensor lists are cached per description and format: the planner and auto-fit estimate

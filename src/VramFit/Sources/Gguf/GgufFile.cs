@@ -63,7 +63,7 @@ public sealed class GgufFile
         foreach (var t in tensors)
         {
             long elements = t.Elements;
-            checkpointTensors.Add(new CheckpointTensor(t.Name, t.Type.Name, t.Layer, elements, t.Bytes, elements));
+            checkpointTensors.Add(new CheckpointTensor(t.Name, t.Type.Name, t.Layer, elements, t.Bytes, elements, t.Offset, t.Part));
         }
 
         Checkpoint = new Checkpoint(CheckpointFormat.Gguf, checkpointTensors.MoveToImmutable(), FileTypeName);

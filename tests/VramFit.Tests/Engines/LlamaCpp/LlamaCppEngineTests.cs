@@ -130,11 +130,28 @@ public class LlamaCppEngineTests
     [Fact]
     public void N_cpu_moe_keeps_the_experts_of_the_first_layers_on_the_cpu()
     {
-        var all = Estimate(Qwen3_30B_A3B(), 1, false, ("ctx_size", "4096"));
-        var some = Estimate(Qwen3_30B_A3B(), 1, false, ("ctx_size", "4096"), ("n_cpu_moe", "10"));
+        // without mmap the host weights are copied into pinned memory: what leaves the GPU arrives there
+        var all = Estimate(Qwen3_30B_A3B(), 1, false, ("ctx_size", "4096"), ("no_mmap", "true"));
+        var some = Estimate(Qwen3_30B_A3B(), 1, false, ("ctx_size", "4096"), ("no_mmap", "true"), ("n_cpu_moe", "10"));
         double moved = Figure(all, "model_buffer_mib.CUDA0") - Figure(some, "model_buffer_mib.CUDA0");
-        Assert.Equal(moved, Figure(some, "model_buffer_mib.CPU_Mapped") - Figure(all, "model_buffer_mib.CPU_Mapped"), 3);
+        Assert.False(all.PrintedFigures.ContainsKey("model_buffer_mib.CUDA_Host"));
+        Assert.Equal(moved, Figure(some, "model_buffer_mib.CUDA_Host"), 3);
         Assert.InRange(moved, 10 * 200, 10 * 400);      // ten layers of 128 × 3 q4_K/q6_K experts of 768 × 2048
+    }
+
+    [Fact]
+    public void With_mmap_the_host_buffer_is_the_file_range_of_its_tensors()
+    {
+        // llama.cpp maps the file from the first to the last byte of the host tensors: token_embd at the start of
+        // the file through the experts of layer 9, so the attention weights of layers 0–9 (on the GPU) lie inside
+        var tensors = LlamaCppTensors.Estimate(GgufModelTranslator.Translate(Qwen3_30B_A3B()));
+        var some = Estimate(Qwen3_30B_A3B(), 1, false, ("ctx_size", "4096"), ("n_cpu_moe", "10"));
+        double Mib(Func<CheckpointTensor, bool> which) => tensors.Tensors.Where(which).Sum(t => t.Bytes) / 1048576.0;
+        double hostTensors = Mib(t => t.Name.StartsWith("token_embd", StringComparison.Ordinal) || (t.Layer is >= 0 and < 10 && t.Name.Contains("_exps", StringComparison.Ordinal)));
+        double firstTenLayers = Mib(t => t.Name.StartsWith("token_embd", StringComparison.Ordinal) || t.Layer is >= 0 and < 10);
+        double mapped = Figure(some, "model_buffer_mib.CPU_Mapped");
+        Assert.True(mapped > hostTensors + 1, $"mapped {mapped} MiB, host tensors {hostTensors} MiB");
+        Assert.InRange(mapped, firstTenLayers - 1, firstTenLayers + 0.1);   // ≤ 32 B of padding per tensor
     }
 
     [Fact]

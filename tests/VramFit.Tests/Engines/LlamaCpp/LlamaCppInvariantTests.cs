@@ -30,9 +30,26 @@ public class LlamaCppInvariantTests
     public void Weights_are_conserved_whatever_the_placement() =>
         Prop.ForAll(Gen.Choose(0, 60).ToArbitrary(), Gen.Choose(1, 4).ToArbitrary(), Gen.Choose(0, 48).ToArbitrary(), (ngl, gpus, cpuMoe) =>
         {
-            var r = Run(Qwen, gpus, ("n_gpu_layers", S(ngl)), ("n_cpu_moe", S(cpuMoe)), ("ctx_size", "4096"));
+            // without mmap every tensor is copied into exactly one buffer
+            var r = Run(Qwen, gpus, ("n_gpu_layers", S(ngl)), ("n_cpu_moe", S(cpuMoe)), ("ctx_size", "4096"), ("no_mmap", "true"));
             long weights = r.Devices.SelectMany(d => d.Items).Where(i => i.Category == MemoryCategory.Weights).Sum(i => i.Bytes);
             return weights == QwenTensors.TotalBytes;
+        }).QuickCheckThrowOnFailure();
+
+    [Fact]
+    public void The_mapped_host_buffer_covers_its_tensors_and_never_exceeds_the_file() =>
+        Prop.ForAll(Gen.Choose(0, 60).ToArbitrary(), Gen.Choose(1, 4).ToArbitrary(), Gen.Choose(0, 48).ToArbitrary(), (ngl, gpus, cpuMoe) =>
+        {
+            var mapped = Run(Qwen, gpus, ("n_gpu_layers", S(ngl)), ("n_cpu_moe", S(cpuMoe)), ("ctx_size", "4096"));
+            var copied = Run(Qwen, gpus, ("n_gpu_layers", S(ngl)), ("n_cpu_moe", S(cpuMoe)), ("ctx_size", "4096"), ("no_mmap", "true"));
+            long Weights(MemoryReport r, Func<string, bool> device) =>
+                r.Devices.SelectMany(d => d.Items).Where(i => i.Category == MemoryCategory.Weights && device(i.Device)).Sum(i => i.Bytes);
+            long span = Weights(mapped, d => d == "CPU_Mapped");
+            long host = Weights(copied, d => !d.StartsWith("CUDA", StringComparison.Ordinal) || d == "CUDA_Host");
+            long file = QwenTensors.TotalBytes + 32L * QwenTensors.Tensors.Length;
+            // the same device buffers either way; the mapped range holds at least the host tensors
+            return Weights(mapped, d => d.StartsWith("CUDA", StringComparison.Ordinal)) == Weights(copied, d => d.StartsWith("CUDA", StringComparison.Ordinal) && d != "CUDA_Host")
+                && span >= host && span <= file;
         }).QuickCheckThrowOnFailure();
 
     [Fact]
