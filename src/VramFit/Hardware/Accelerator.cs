@@ -67,6 +67,17 @@ public sealed record Accelerator
     /// <summary>Caveats worth showing next to the figures (unpublished rates, unified-memory limits).</summary>
     public string? Note { get; init; }
 
+    /// <summary>
+    /// Device memory as the CUDA runtime reports it (<c>cudaMemGetInfo</c> total, PyTorch's
+    /// <c>total_memory</c>): the datasheet capacity less what the driver reserves. Engines that budget a fraction
+    /// of "total GPU memory" (vLLM's <c>gpu_memory_utilization</c>) multiply this figure. Null where no published
+    /// reading is catalogued; <see cref="RuntimeTotalBytes"/> then falls back to <see cref="MemoryBytes"/>.
+    /// </summary>
+    public long? CudaTotalBytes { get; init; }
+
+    /// <summary>The total a CUDA program sees: <see cref="CudaTotalBytes"/> when known, else <see cref="MemoryBytes"/>.</summary>
+    public long RuntimeTotalBytes => CudaTotalBytes ?? MemoryBytes;
+
     /// <summary>Memory an engine can count on before anything else runs: the working set for unified memory, else the whole device.</summary>
     public long DefaultUsableBytes => GpuWorkingSetBytes is long ws && ws < MemoryBytes ? ws : MemoryBytes;
 }

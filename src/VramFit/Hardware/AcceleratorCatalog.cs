@@ -215,6 +215,7 @@ public static class AcceleratorCatalog
 
         var memory = ByteSize.Parse(Text("memory") ?? throw new InvalidOperationException($"{Where()} has no memory"), "memory");
         long? workingSet = Text("gpu_working_set") is { } ws ? ByteSize.Parse(ws, "gpu_working_set").Bytes : null;
+        long? cudaTotal = Text("cuda_memory") is { } cm ? ByteSize.Parse(cm, "cuda_memory").Bytes : null;
         return new Accelerator
         {
             Id = id,
@@ -232,6 +233,7 @@ public static class AcceleratorCatalog
             ComputeCapability = Text("compute_capability"),
             UnifiedMemory = e.TryGetProperty("unified_memory", out var u) && u.ValueKind == JsonValueKind.True,
             GpuWorkingSetBytes = workingSet,
+            CudaTotalBytes = cudaTotal,
             Source = Text("source"),
             Note = Text("note"),
             Aliases = e.TryGetProperty("aliases", out var a) ? a.EnumerateArray().Select(x => x.GetString()!).ToList() : [],

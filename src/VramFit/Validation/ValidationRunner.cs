@@ -187,6 +187,9 @@ public static class ValidationRunner
         long memory = c.Gpu?.TotalMib is { } mib ? mib << 20 : known?.MemoryBytes ?? 80L << 30;
         var gpu = (known ?? new Accelerator { Id = "case-gpu", Name = name, Vendor = vendor, MemoryBytes = memory, MemoryBandwidthGBps = 0 })
             with { MemoryBytes = memory };
+        // a logged total is what the engine itself saw (vLLM prints torch's total_gpu_memory): it replaces the catalog's
+        if (c.Gpu?.TotalMib is not null)
+            gpu = gpu with { CudaTotalBytes = memory };
         return new Deployment(gpu, Math.Max(1, count), freeBytesPerGpu: c.Gpu?.FreeMib is { } free ? free << 20 : null);
     }
 

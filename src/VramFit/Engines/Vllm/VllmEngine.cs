@@ -35,7 +35,8 @@ public sealed class VllmEngine : IEngineModel
         var profile = ServingProfiles.Get(model, s.Weights);
         var rules = RulesFor(s.Weights, model);
         int dtypeBytes = s.Dtype.Bytes();
-        long total = deployment.Gpu.MemoryBytes;
+        // vLLM's total_gpu_memory is torch.cuda.mem_get_info()[1]: the CUDA runtime's total, below the datasheet's
+        long total = deployment.Gpu.RuntimeTotalBytes;
         long requested = (long)(total * s.GpuMemoryUtilization);
         string origin = s.Version.V1 ? "vLLM V1 gpu_worker.py determine_available_memory" : "vLLM V0 worker.py determine_num_available_blocks";
         var notes = ImmutableArray.CreateBuilder<string>();
@@ -44,6 +45,7 @@ public sealed class VllmEngine : IEngineModel
                 $"Free memory on device ({free / ServingItems.Gib:0.##}/{total / ServingItems.Gib:0.##} GiB) on startup is less than desired GPU memory utilization ({s.GpuMemoryUtilization}, {requested / ServingItems.Gib:0.##} GiB). Decrease GPU memory utilization or reduce GPU memory used by other processes."));
 
         var devices = ImmutableArray.CreateBuilder<DeviceMemory>(layout.Pipeline);
+        var charge = VllmMemoryProfiler.ChargeOf(s.Version);
         int captureSizes = s.EnforceEager ? 0 : VllmCudaGraphs.CaptureSizes(s).Count;
         VllmKvPlan? engineKv = null;
         long stage0Weights = 0, stage0NonTorch = 0, stage0Activation = 0, stage0Available = 0, graphs = 0;
@@ -54,7 +56,7 @@ public sealed class VllmEngine : IEngineModel
             long offloaded = Math.Min(s.CpuOffloadBytes, w.Total);
             long lora = s.LoraRank > 0 ? VllmLora.Bytes(model, layout, w.FirstLayer, w.LayerCount, s.LoraRank, s.MaxLoras, dtypeBytes) : 0;
             long weights = w.Total - offloaded + lora;
-            long nonTorch = NonTorchBytes(s, deployment.Gpu);
+            long nonTorch = VllmMemoryProfiler.NonTorchBytes(s.Version, layout.Tensor, deployment.Gpu);
             bool last = stage == layout.Pipeline - 1;
             var peak = VllmProfileRun.Measure(model, s, dtypeBytes, w.FirstLayer, w.LayerCount, last, driverRank: true);
             long graphBytes = VllmCudaGraphs.Bytes(s, w.LayerCount);
@@ -79,7 +81,12 @@ public sealed class VllmEngine : IEngineModel
                     "weights streamed from pinned host memory each forward", "vLLM model_executor/models/utils.py maybe_offload_to_cpu")) };
             items.Add(weightItem with { Bytes = weights });
             items.Add(ServingItems.Item("non-torch memory", MemoryCategory.Overhead, nonTorch, device,
-                "kernel modules + NCCL channel buffers (TP > 1) + custom all-reduce buffers", origin,
+                charge switch
+                {
+                    VllmNonTorchCharge.None => "not charged: this release profiled torch.cuda.max_memory_allocated() only",
+                    VllmNonTorchCharge.DeviceWide => "CUDA context + kernel modules + NCCL channel buffers (TP > 1) + custom all-reduce buffers: everything in use on the device",
+                    _ => "kernel modules + NCCL channel buffers (TP > 1) + custom all-reduce buffers, grown since the worker's first snapshot",
+                }, origin,
                 new FormulaInput("tensor_parallel_size", layout.Tensor)));
             items.Add(ServingItems.Item("activation peak (profile run, reserved)", MemoryCategory.Activations, peak.Bytes, device,
                 "max(forward at max_num_batched_tokens, hidden states + sampler over min(max_num_seqs, tokens) × vocab × B/logit)",
@@ -95,8 +102,9 @@ public sealed class VllmEngine : IEngineModel
             items.Add(ServingItems.Item(s.EstimateCudaGraphs ? "CUDA graphs (estimated before the KV cache)" : "CUDA graphs (captured after the KV cache)", MemoryCategory.Overhead, graphBytes, device,
                 "captured graphs × layers × bytes per graph-layer", "vLLM gpu_model_runner.py capture_model",
                 new FormulaInput("capture sizes", captureSizes), new FormulaInput("enforce_eager", s.EnforceEager ? 1 : 0)));
-            items.Add(ServingItems.Item("CUDA context (outside the budget)", MemoryCategory.Overhead, CommunicationBuffers.CudaContextBytes, device,
-                "driver context created before vLLM's first memory snapshot", "CUDA 12 lazy loading, nvidia-smi of an idle PyTorch process"));
+            if (charge != VllmNonTorchCharge.DeviceWide)
+                items.Add(ServingItems.Item("CUDA context (outside the budget)", MemoryCategory.Overhead, CommunicationBuffers.CudaContextBytes, device,
+                    "driver context created before vLLM's first memory snapshot", "CUDA 12 lazy loading, nvidia-smi of an idle PyTorch process"));
             devices.Add(new DeviceMemory { Device = device, CapacityBytes = total, Items = items.ToImmutable() });
         }
 
@@ -158,22 +166,6 @@ public sealed class VllmEngine : IEngineModel
         format.Kind == WeightFormatKind.Mxfp4 && model.IsMoE
             ? ShardingRules.Vllm with { ExpertIntermediateAlign = 128, ExpertHiddenAlign = 256 }
             : ShardingRules.Vllm;
-
-    /// <summary>
-    /// Non-torch growth between vLLM's first snapshot (taken after the CUDA context exists) and the end of
-    /// the profile run. Releases before 0.6.4 (V0 profiling by torch.cuda.max_memory_allocated only,
-    /// vllm/worker/worker.py) did not subtract it.
-    /// </summary>
-    private static long NonTorchBytes(VllmSettings s, Hardware.Accelerator gpu)
-    {
-        if (!s.Version.V1 && !s.Version.AtLeast(6, 4))
-            return 0;
-        int tp = s.Parallel.Tensor;
-        long bytes = CommunicationBuffers.KernelModulesBytes + CommunicationBuffers.NcclBytes(tp, gpu);
-        if (tp > 1)
-            bytes += CommunicationBuffers.CustomAllReduceBytes;
-        return bytes;
-    }
 
     private static string LaunchCommand(ModelDescription model, EngineSettings given, VllmSettings s)
     {

@@ -78,7 +78,7 @@ public sealed record VllmSettings
             throw new InvalidSettingException("max_model_len",
                 $"User-specified max_model_len ({maxModelLen}) is greater than the derived max_model_len (max_position_embeddings={modelMax} in model's config.json).");
 
-        var (defaultSeqs, defaultBatched) = DefaultBatching(version, request.Deployment.Gpu, maxModelLen, s);
+        var (defaultSeqs, defaultBatched) = DefaultBatching(version, request.Deployment.Gpu, maxModelLen, s, model);
         int maxNumSeqs = s.GetInt("max_num_seqs", request.Workload.Batch ?? defaultSeqs, 1, 1 << 20);
         long maxBatched = s.GetLong("max_num_batched_tokens", defaultBatched, 1, 1L << 30);
 
@@ -123,7 +123,7 @@ public sealed record VllmSettings
     /// tokens (512 before 0.6.2), otherwise max(max_model_len, 2048) so a whole prompt fits one step
     /// (max(max_model_len, 2560) in 0.2.x).
     /// </summary>
-    private static (int Seqs, long Tokens) DefaultBatching(VllmVersion version, Accelerator gpu, long maxModelLen, EngineSettings s)
+    private static (int Seqs, long Tokens) DefaultBatching(VllmVersion version, Accelerator gpu, long maxModelLen, EngineSettings s, ModelDescription model)
     {
         if (version.V1)
         {
@@ -143,10 +143,25 @@ public sealed record VllmSettings
             };
         }
 
-        bool chunked = s.GetBool("enable_chunked_prefill", maxModelLen > 32768 && version.AtLeast(5, 0));
+        bool chunked = s.GetBool("enable_chunked_prefill", V0ChunkedPrefillByDefault(version, maxModelLen, s.GetBool("enable_lora", false), model));
         if (chunked)
             return (256, version.AtLeast(6, 2) ? 2048 : 512);
         return (256, Math.Max(maxModelLen, version.AtLeast(3, 0) ? 2048 : 2560));
+    }
+
+    /// <summary>
+    /// Whether V0 turns chunked prefill on when <c>--enable-chunked-prefill</c> is not given (vllm/engine/arg_utils.py
+    /// <c>create_engine_config</c>, 0.5.x–0.10): only for max_model_len above 32K ("to avoid OOM errors in the initial
+    /// memory profiling phase"), and not with LoRA or a sliding-window model; from 0.7 multimodal (and MLA) models
+    /// keep it off under V0 ("disabled by default in V0, but enabled by design in V1").
+    /// </summary>
+    internal static bool V0ChunkedPrefillByDefault(VllmVersion version, long maxModelLen, bool lora, ModelDescription model)
+    {
+        if (!version.AtLeast(5, 0) || maxModelLen <= 32768 || lora)
+            return false;
+        if (version.AtLeast(7, 0) && (model.VisionEncoderParameters > 0 || model.Layers.Any(l => l.Attention.Kind == AttentionKind.Mla)))
+            return false;
+        return !model.Layers.Any(l => l.Attention.Kind == AttentionKind.SlidingWindow);
     }
 
     /// <summary>

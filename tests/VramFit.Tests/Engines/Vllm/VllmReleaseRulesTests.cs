@@ -1,0 +1,136 @@
+using VramFit.Engines;
+using VramFit.Engines.Serving;
+using VramFit.Engines.Vllm;
+using VramFit.Hardware;
+using VramFit.Models;
+using VramFit.Tests.Engines.Serving;
+
+namespace VramFit.Tests.Engines.Vllm;
+
+/// <summary>Rules that changed between vLLM releases: what the profile charges, chunked-prefill defaults, graph sizes.</summary>
+public class VllmReleaseRulesTests
+{
+    private static readonly VllmEngine Engine = new();
+
+    private static MemoryReportSettingsView Estimate(ModelDescription model, Accelerator gpu, int gpus, params (string, string)[] settings)
+    {
+        var report = Engine.Estimate(new EstimateRequest(model, new Deployment(gpu, gpus), new Workload(),
+            new EngineSettings(settings.Select(s => new KeyValuePair<string, string>(s.Item1, s.Item2)))));
+        return new MemoryReportSettingsView(report);
+    }
+
+    [Theory]
+    // 0.2.4: torch.cuda.max_memory_allocated() only
+    [InlineData("0.2.4", VllmNonTorchCharge.None)]
+    // 0.2.5 (PR #2031): total - free after the profile run, CUDA context included
+    [InlineData("0.2.5", VllmNonTorchCharge.DeviceWide)]
+    [InlineData("0.3.0", VllmNonTorchCharge.DeviceWide)]
+    // 0.3.1 (PR #2863): init_gpu_memory - free, measured after the context exists
+    [InlineData("0.3.1", VllmNonTorchCharge.GrowthSinceInit)]
+    [InlineData("0.5.4", VllmNonTorchCharge.GrowthSinceInit)]
+    // 0.6.4 (PR #9352): torch peak + (used - torch allocated)
+    [InlineData("0.6.4", VllmNonTorchCharge.DeviceWide)]
+    [InlineData("main@2024-12-13 (PR #10511) V0", VllmNonTorchCharge.DeviceWide)]
+    // 0.6.5 (PR #10511): memory_profiling against the baseline of init_device
+    [InlineData("0.6.5", VllmNonTorchCharge.GrowthSinceInit)]
+    [InlineData("~0.7.x V0", VllmNonTorchCharge.GrowthSinceInit)]
+    // V1 before 0.9.1 charged everything used on the device; PRs #18974/#19312 moved it to the baseline
+    [InlineData("0.8.5 V1", VllmNonTorchCharge.DeviceWide)]
+    [InlineData("0.9.1 V1", VllmNonTorchCharge.GrowthSinceInit)]
+    [InlineData("0.11.0 V1", VllmNonTorchCharge.GrowthSinceInit)]
+    public void Non_torch_charge_follows_the_release(string version, VllmNonTorchCharge expected) =>
+        Assert.Equal(expected, VllmMemoryProfiler.ChargeOf(VllmVersion.Parse(version)));
+
+    [Fact]
+    public void Device_wide_charge_adds_the_CUDA_context_and_custom_all_reduce_arrives_in_0_3()
+    {
+        var gpu = ServingFixtures.Rtx4090;
+        long growth = VllmMemoryProfiler.NonTorchBytes(VllmVersion.Parse("0.7.3 V0"), 2, gpu);
+        long deviceWide = VllmMemoryProfiler.NonTorchBytes(VllmVersion.Parse("0.2.5"), 2, gpu);
+        Assert.Equal(0, VllmMemoryProfiler.NonTorchBytes(VllmVersion.Parse("0.2.4"), 2, gpu));
+        Assert.Equal(growth - CommunicationBuffers.CustomAllReduceBytes + CommunicationBuffers.CudaContextBytes, deviceWide);
+        Assert.Equal(CommunicationBuffers.KernelModulesBytes, VllmMemoryProfiler.NonTorchBytes(VllmVersion.Parse("0.7.3 V0"), 1, gpu));
+    }
+
+    [Fact]
+    public void Release_0_2_5_pages_fewer_blocks_than_0_2_4_on_the_same_setup()
+    {
+        (string, string)[] settings = [("tensor_parallel_size", "2"), ("gpu_memory_utilization", "0.95"), ("max_model_len", "16384"), ("max_num_seqs", "16"), ("dtype", "float16")];
+        var v024 = Estimate(ServingFixtures.CodeLlama13B(), ServingFixtures.Rtx4090, 2, [("engine_version", "0.2.4"), .. settings]);
+        var v025 = Estimate(ServingFixtures.CodeLlama13B(), ServingFixtures.Rtx4090, 2, [("engine_version", "0.2.5"), .. settings]);
+        Assert.Equal(0, v024.Figure("non_torch_gib"));
+        Assert.True(v025.Figure("gpu_blocks") < v024.Figure("gpu_blocks"));
+    }
+
+    [Theory]
+    // V0 defaults chunked prefill on above 32K (2048 tokens from 0.6.2, 512 before), else one whole prompt per step
+    [InlineData("~0.7.x V0", 131072, false, 2048)]
+    [InlineData("0.5.4", 131072, false, 512)]
+    [InlineData("0.4.3", 131072, false, 131072)]
+    [InlineData("~0.7.x V0", 32768, false, 32768)]
+    [InlineData("~0.7.x V0", 8192, false, 8192)]
+    [InlineData("~0.7.x V0", 1024, false, 2048)]
+    [InlineData("0.2.4", 1024, false, 2560)]
+    // LoRA keeps chunked prefill off (arg_utils.py: "not self.enable_lora")
+    [InlineData("~0.7.x V0", 131072, true, 131072)]
+    public void V0_max_num_batched_tokens_default_follows_chunked_prefill(string version, long maxModelLen, bool lora, double expected)
+    {
+        var r = Estimate(ServingFixtures.R1DistillQwen14B(), ServingFixtures.H100, 1,
+            ("engine_version", version), ("max_model_len", maxModelLen.ToString(System.Globalization.CultureInfo.InvariantCulture)), ("enable_lora", lora ? "true" : "false"));
+        Assert.Equal(expected, r.Setting("max_num_batched_tokens"));
+    }
+
+    [Fact]
+    public void V0_multimodal_and_MLA_models_keep_chunked_prefill_off_from_0_7()
+    {
+        var mla = ServingFixtures.MlaModel(layers: 4);
+        var on06 = VllmSettings.V0ChunkedPrefillByDefault(VllmVersion.Parse("0.6.6 V0"), 131072, lora: false, mla);
+        var off07 = VllmSettings.V0ChunkedPrefillByDefault(VllmVersion.Parse("0.7.3 V0"), 131072, lora: false, mla);
+        Assert.True(on06);
+        Assert.False(off07);
+    }
+
+    [Theory]
+    // V0 _BATCH_SIZES_TO_CAPTURE: [1, 2, 4] + 8..256 step 8, cut at max_num_seqs padded to a captured size
+    [InlineData("0.7.3 V0", 16, 2048, 5)]
+    [InlineData("0.7.3 V0", 20, 2048, 6)]
+    [InlineData("0.7.3 V0", 256, 2048, 35)]
+    [InlineData("0.7.3 V0", 1024, 8192, 35)]
+    // V1 before 0.11: up to 512 (51 sizes) and never above max_num_batched_tokens
+    [InlineData("0.10.1 V1", 256, 2048, 51)]
+    [InlineData("0.10.1 V1", 256, 256, 35)]
+    // 0.11: up to min(2 × max_num_seqs, 512)
+    [InlineData("0.11.0 V1", 64, 8192, 19)]
+    [InlineData("0.11.0 V1", 1024, 8192, 51)]
+    public void Graph_capture_sizes_follow_max_num_seqs(string version, int seqs, long batched, int expected)
+    {
+        var r = Estimate(ServingFixtures.Llama31_8B(), ServingFixtures.H100, 1, ("engine_version", version), ("max_model_len", "8192"),
+            ("max_num_seqs", seqs.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+            ("max_num_batched_tokens", batched.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        Assert.Equal(expected, r.Input("CUDA graphs", "capture sizes"));
+    }
+
+    [Fact]
+    public void The_budget_multiplies_the_CUDA_runtime_total_not_the_datasheet()
+    {
+        var catalog = AcceleratorCatalog.TryFind("RTX 4090")!;
+        Assert.Equal(24L << 30, catalog.MemoryBytes);
+        Assert.Equal(24217L << 20, catalog.RuntimeTotalBytes);
+        var r = Estimate(ServingFixtures.Llama31_8B(), catalog, 1, ("engine_version", "0.7.3 V0"), ("max_model_len", "8192"));
+        Assert.Equal(24217L << 20, r.Report.Devices[0].CapacityBytes);
+        // a catalogued part without a published CUDA reading keeps its datasheet figure
+        var l40s = AcceleratorCatalog.TryFind("L40S")!;
+        Assert.Equal(l40s.MemoryBytes, l40s.RuntimeTotalBytes);
+    }
+
+    /// <summary>Reads a report's printed figures, resolved settings and item inputs by name.</summary>
+    private sealed record MemoryReportSettingsView(Reports.MemoryReport Report)
+    {
+        public double Figure(string name) => Report.PrintedFigures[name];
+
+        public double Setting(string name) => Report.Settings.Single(s => s.Name == name).Value;
+
+        public double Input(string itemPrefix, string input) => Report.Devices[0].Items
+            .Single(i => i.Name.StartsWith(itemPrefix, StringComparison.Ordinal)).Inputs.Single(i => i.Name == input).Value;
+    }
+}
