@@ -111,7 +111,10 @@ internal static class LlamaCppComputeBuffers
             // learned absolute positions (StarCoder, GPT-2) add a second gathered [n_embd, n_ubatch] input
             long embeddings = ub * h * F32 * (model.LearnedPositions > 0 ? 2 : 1);
             bool cpuLayers = p.OffloadedLayers < model.Layers.Length;
-            long host = maskBytes * copies + embeddings + (cpuLayers && offload ? ub * h * F32 : 0);
+            // ik_llama.cpp keeps one more [n_embd, n_ubatch] f32 activation on the host when layers stay on the CPU
+            // under op offload (Llama-2-13B -ngl 0, CUDA: 21.01 MiB printed = masks + 2 × embeddings); mainline does
+            // not (Qwen2.5-0.5B -ngl 0, Vulkan: 2.76 MiB = masks + embeddings)
+            long host = maskBytes * copies + embeddings + (cpuLayers && offload && v.IkLlama ? ub * h * F32 : 0);
             bytes[0] = (offload ? 0 : bytes[0]) + host;
             terms[0] = terms[0] with { Inputs = maskBytes * copies + embeddings };
         }
