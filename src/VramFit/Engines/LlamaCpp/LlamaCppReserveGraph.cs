@@ -83,12 +83,13 @@ internal static class LlamaCppReserveGraph
         private readonly GgmlGraph g = new();
         private readonly long t = s.Tokens;
         private readonly long e = model.HiddenSize;
-        private int pos = -1, kRot = -1, vRot = -1, outIds = -1;
+        private int pos = -1, outIds = -1;
         private readonly CacheInputs full = new(), swa = new();
 
+        /// <summary>The inputs each KV cache builds for its layers: row indices, mask, rotation matrices.</summary>
         private sealed class CacheInputs
         {
-            public int KIdx = -1, VIdx = -1, Mask = -1;
+            public int KIdx = -1, VIdx = -1, Mask = -1, KRot = -1, VRot = -1;
         }
 
         public GgmlGraph Build()
@@ -96,6 +97,9 @@ internal static class LlamaCppReserveGraph
             // llm_graph_context::build_inp_embd: the token ids, row-gathered from token_embd
             int tokens = g.Input("inp_tokens", new(GgmlTensorType.I32, t));
             int cur = g.Op("embd", Vec(e), false, tokens);
+            // the gathered embeddings are a graph output (t_inp_embd, kept for embedding extraction): ggml-alloc
+            // never frees them nor lets a node overwrite them — measured: without this every sweep case is one
+            // [n_embd, n_ubatch] f32 tensor short
             g.MarkOutput(cur);
             if (arch == Arch.StarCoder)
             {
@@ -156,14 +160,13 @@ internal static class LlamaCppReserveGraph
                 return ParallelBlock(il, layer, inpL, cur, last);
 
             int attn = Attention(il, layer, cur);
+            // the last layer keeps only the output rows (inp_out_ids; all of them in the reserve graph)
+            if (last)
+                attn = g.Op($"attn_rows-{il}", g.Shape(attn), false, attn, OutIds());
             if (arch is Arch.Gemma2 or Arch.Gemma3)
                 attn = Norm($"norm-{il}", attn, false, false, $"attn_post_norm-{il}");
             if (last)
-            {
-                // the last layer keeps only the output rows (inp_out_ids; all of them in the reserve graph)
-                attn = g.Op($"attn_rows-{il}", g.Shape(attn), false, attn, OutIds());
                 inpL = g.Op($"inp_rows-{il}", g.Shape(inpL), false, inpL, OutIds());
-            }
 
             int ffnInp = g.Op($"ffn_inp-{il}", Vec(e), true, attn, inpL);
             cur = Norm($"norm-{il}", ffnInp, ln, layer.NormBias, $"ffn_norm-{il}");
@@ -216,38 +219,46 @@ internal static class LlamaCppReserveGraph
                 int qkv = g.Op($"wqkv-{il}", Vec(hq * dk + 2 * hk * dk), false, x);
                 if (a.QkvBias)
                     qkv = g.Op($"wqkv_b-{il}", Vec(hq * dk + 2 * hk * dk), true, qkv);
-                q = g.View(qkv, new(F32, dk, hq, t));
-                k = g.View(qkv, new(F32, dk, hk, t));
-                v = g.View(qkv, new(F32, dv, hk, t));
-                return AttendAndStore(il, a, q, k, v, sliding, contiguousV: false);
+                q = Slice(qkv, new(F32, dk, hq, t));
+                k = Slice(qkv, new(F32, dk, hk, t));
+                v = Slice(qkv, new(F32, dv, hk, t));
+                var fc = Cache(sliding);
+                if (s.RotateK)
+                    q = Rotate(q, fc, keys: true);
+                if (s.RotateV)
+                    v = Rotate(v, fc, keys: false);
+                if (s.RotateK)
+                    k = Rotate(k, fc, keys: true);
+                return AttendAndStore(il, a, q, k, v, sliding, contiguousV: !slices.Contains(v));
             }
 
             // the model builders project Q, K, V in this order; llama-style builders expand V before K
             bool vBeforeK = arch is Arch.Llama or Arch.Qwen2 or Arch.Qwen3 or Arch.Qwen3Moe;
-            q = Projection(il, "Qcur", x, hq, dk, a, rope, isQ: true);
+            var c = Cache(sliding);
+            q = Projection(il, "Qcur", x, hq, dk, a, rope, isQ: true, c);
             if (arch is Arch.Gemma2 or Arch.Gemma3)
                 q = g.Op($"Qscaled-{il}", g.Shape(q), true, q);   // × 1/sqrt(query_pre_attn_scalar)
             if (s.RotateK)
-                q = Rotate(q, kRotInput: true);
+                q = Rotate(q, c, keys: true);
             if (vBeforeK)
             {
-                v = Projection(il, "Vcur", x, hk, dv, a, false, isQ: false, isV: true);
-                k = Projection(il, "Kcur", x, hk, dk, a, rope, isQ: false);
+                v = Projection(il, "Vcur", x, hk, dv, a, false, isQ: false, c, isV: true);
+                k = Projection(il, "Kcur", x, hk, dk, a, rope, isQ: false, c);
             }
             else
             {
-                k = Projection(il, "Kcur", x, hk, dk, a, rope, isQ: false);
-                v = Projection(il, "Vcur", x, hk, dv, a, false, isQ: false, isV: true);
+                k = Projection(il, "Kcur", x, hk, dk, a, rope, isQ: false, c);
+                v = Projection(il, "Vcur", x, hk, dv, a, false, isQ: false, c, isV: true);
             }
 
             if (s.RotateK)
-                k = Rotate(k, kRotInput: true);
+                k = Rotate(k, c, keys: true);
             return AttendAndStore(il, a, q, k, v, sliding, contiguousV: true);
         }
 
         /// <summary>A projection [heads · dim, n_tokens] (+ bias), viewed as [dim, heads, n_tokens], then the QK
         /// norm (RMS_NORM of the view, × weight) and RoPE.</summary>
-        private int Projection(int il, string name, int x, long heads, long dim, AttentionSpec a, bool rope, bool isQ, bool isV = false)
+        private int Projection(int il, string name, int x, long heads, long dim, AttentionSpec a, bool rope, bool isQ, CacheInputs c, bool isV = false)
         {
             int p = g.Op($"{name}-{il}", Vec(heads * dim), false, x);
             if (a.QkvBias)
@@ -257,7 +268,7 @@ internal static class LlamaCppReserveGraph
             if (isV)
             {
                 if (s.RotateV)
-                    cur = Rotate(cur, kRotInput: false);
+                    cur = Rotate(cur, c, keys: false);
                 return cur;
             }
 
@@ -272,25 +283,34 @@ internal static class LlamaCppReserveGraph
             return cur;
         }
 
-        /// <summary>The attention-rotation matmul: the [n, n] Hadamard input × the rows viewed as [n, …].</summary>
-        private int Rotate(int x, bool kRotInput)
+        /// <summary>The attention-rotation matmul (llm_graph_context::build_attn with attn_rot_k/v): the cache's
+        /// Hadamard input [n, n] × the rows viewed as [n, …]. K: one rotation over the whole head (n_embd_head_k);
+        /// V: 64-wide blocks. A non-contiguous view (a slice of a fused QKV) is made contiguous first.</summary>
+        private int Rotate(int x, CacheInputs c, bool keys)
         {
             var shape = g.Shape(x);
+            if (g.ViewOf(x) >= 0 && !IsContiguousView(x))
+                x = g.Op("cont", shape, false, x);
             int rot;
-            if (kRotInput)
-            {
-                // K: one rotation over the whole head (n_embd_head_k); V: 64-wide blocks
-                long n = shape.Ne0;
-                rot = kRot >= 0 ? kRot : kRot = g.Input("attn_inp_k_rot", new(F32, n, n));
-            }
+            if (keys)
+                rot = c.KRot >= 0 ? c.KRot : c.KRot = g.Input("attn_inp_k_rot", new(F32, shape.Ne0, shape.Ne0));
             else
-            {
-                rot = vRot >= 0 ? vRot : vRot = g.Input("attn_inp_v_rot", new(F32, 64, 64));
-            }
-
+                rot = c.VRot >= 0 ? c.VRot : c.VRot = g.Input("attn_inp_v_rot", new(F32, 64, 64));
             int view = g.View(x, shape);
             int r = g.Op("rot", shape, false, rot, view);
             return g.View(r, shape);
+        }
+
+        private readonly HashSet<int> slices = [];
+
+        private bool IsContiguousView(int x) => !slices.Contains(x);
+
+        /// <summary>A strided view into a fused projection: not contiguous.</summary>
+        private int Slice(int parent, GgmlShape shape)
+        {
+            int v = g.View(parent, shape);
+            slices.Add(v);
+            return v;
         }
 
         private CacheInputs Cache(bool sliding) => sliding && s.SwaCells != s.FullCells || sliding && SeparateSwaInputs ? swa : full;
@@ -329,11 +349,7 @@ internal static class LlamaCppReserveGraph
                 int fa = g.Op($"fa-{il}", new(F32, dv, hq, t), false, qv, c.Mask);
                 int o = g.View(fa, new(F32, dv * hq, t));
                 if (s.RotateV)
-                {
-                    o = g.View(o, new(F32, dv * hq, t));
-                    int r = g.Op("rot", new(F32, dv * hq, t), false, vRot, o);
-                    o = g.View(r, new(F32, dv * hq, t));
-                }
+                    o = Rotate(o, c, keys: false);
 
                 return o;
             }
@@ -380,11 +396,19 @@ internal static class LlamaCppReserveGraph
             int kv = g.Op($"kv-{il}", Vec(h * (nope + m.VHeadDim)), false, kvCmpr);
             int vView = g.View(kv, new(F32, m.VHeadDim, h, t));
             int v = g.Op($"Vcur_cont-{il}", new(F32, m.VHeadDim * h, t), false, vView);
+            if (s.RotateV)
+                v = Rotate(v, full, keys: false);
             int kNope = g.View(kv, new(F32, nope, h, t));
             int kPe = g.View(kvPe, new(F32, ropeDim, 1, t));
             kPe = g.Op($"k_pe-{il}", new(F32, ropeDim, 1, t), true, kPe, Pos());
             int kPeAll = g.Op($"k_pe_repeat-{il}", new(F32, ropeDim, h, t), false, kPe);
             int k = g.Op($"Kcur-{il}", new(F32, kDim, h, t), false, kNope, kPeAll);
+            if (s.RotateK)
+            {
+                qCur = Rotate(qCur, full, keys: true);
+                k = Rotate(k, full, keys: true);
+            }
+
             var attn = a with { KvHeadCount = a.HeadCount, KeyHeadDim = (int)kDim, ValueHeadDim = m.VHeadDim };
             return AttendAndStore(il, attn, qCur, k, g.View(v, new(F32, m.VHeadDim, h, t)), sliding: false, contiguousV: true);
         }
