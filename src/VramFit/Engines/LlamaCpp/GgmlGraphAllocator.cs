@@ -41,6 +41,9 @@ internal sealed class GgmlGraphAllocator
 
     public GgmlGraphAllocator(long alignment) => this.alignment = alignment;
 
+    /// <summary>Receives every allocation (tensor, offset, bytes) of the measuring pass, for tests and debugging.</summary>
+    public Action<int, long, long>? Trace { get; init; }
+
     /// <summary>Sizes the buffer for <paramref name="graph"/> and explains its peak.</summary>
     public GgmlAllocation Allocate(GgmlGraph graph)
     {
@@ -153,12 +156,14 @@ internal sealed class GgmlGraphAllocator
                 {
                     offset[t] = offset[parent];
                     allocated[parent] = false;
+                    Trace?.Invoke(t, offset[t], -graph.Bytes(t));
                     return;
                 }
             }
         }
 
         offset[t] = AllocateBytes(graph.Bytes(t));
+        Trace?.Invoke(t, offset[t], graph.Bytes(t));
     }
 
     /// <summary>ggml_gallocr_free_node: outputs are never freed.</summary>
