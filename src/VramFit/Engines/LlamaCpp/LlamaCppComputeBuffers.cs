@@ -6,7 +6,9 @@ namespace VramFit.Engines.LlamaCpp;
 internal readonly record struct LlamaCppComputeTerms(long Attention, long Ffn, long Output, long WeightCopy, long InputCopies, long Inputs = 0);
 
 /// <summary>Compute buffer sizes per device (index + 1; 0 = the host compute buffer) and the terms behind them.</summary>
-internal sealed record LlamaCppCompute(long[] BytesPerDevice, LlamaCppComputeTerms[] Terms);
+/// <param name="Simulated">For a single-backend run: the allocation ggml-alloc makes for the reserve graph (the
+/// host buffer of a CPU-only run), with the node where it peaks and the tensors alive then.</param>
+internal sealed record LlamaCppCompute(long[] BytesPerDevice, LlamaCppComputeTerms[] Terms, GgmlAllocation? Simulated = null);
 
 /// <summary>
 /// Compute buffers as ggml-alloc sizes them for the worst-case graph llama.cpp reserves at context creation
@@ -29,6 +31,13 @@ internal static class LlamaCppComputeBuffers
         List<LlamaCppCache> caches, Checkpoint tensors, bool pipelineParallel)
     {
         int devices = p.Devices;
+        if (devices == 0 && !v.IkLlama && v.Build >= LlamaCppReserveGraphCache.FirstBuild && LlamaCppReserveGraph.Supports(model))
+        {
+            // one backend: the whole reserve graph is one split, so its buffer is exactly what ggml-alloc measures
+            var allocation = LlamaCppReserveGraphCache.Allocate(model, ReserveShape(model, s, caches));
+            return new LlamaCppCompute([allocation.BufferBytes], [default], allocation);
+        }
+
         var bytes = new long[devices + 1];
         var terms = new LlamaCppComputeTerms[devices + 1];
         long ub = Math.Min(s.UbatchSize, caches.Count > 0 ? caches[0].Cells : s.UbatchSize);
@@ -138,6 +147,28 @@ internal static class LlamaCppComputeBuffers
         if (caches.Count == 1 && mixed)
             masks *= 2;
         return masks;
+    }
+
+    private static LlamaCppReserveShape ReserveShape(ModelDescription model, LlamaCppSettings s, List<LlamaCppCache> caches)
+    {
+        long full = 0, swa = 0;
+        foreach (var c in caches)
+            if (c.IsSwa) swa = c.Cells; else full = c.Cells;
+        if (full == 0) full = swa;
+        if (swa == 0) swa = full;
+        // graph_reserve: n_tokens = min(n_ctx, n_ubatch)
+        long tokens = Math.Min(s.UbatchSize, Math.Max(full, swa));
+        bool rotateK = false, rotateV = false;
+        if (caches.Count > 0)
+        {
+            // llama_kv_cache: attn_rot_k/v = quantized cache type and a head size that is a multiple of 64
+            var a = model.Layers[0].Attention;
+            long headK = a.Kind == AttentionKind.Mla ? a.Mla!.QkNopHeadDim + a.Mla.QkRopeHeadDim : a.KeyHeadDim;
+            rotateK = s.CacheTypeK.BlockSize > 1 && headK % 64 == 0;
+            rotateV = s.FlashAttention && s.CacheTypeV.BlockSize > 1 && (a.Kind == AttentionKind.Mla ? a.Mla!.VHeadDim : a.ValueHeadDim) % 64 == 0;
+        }
+
+        return new(tokens, full, swa, s.FlashAttention, rotateK, rotateV);
     }
 
     private static bool IsInputLayer(string name) =>

@@ -65,11 +65,17 @@ public sealed class LlamaCppEngine : IEngineModel
                     Category = MemoryCategory.Activations,
                     Bytes = compute.BytesPerDevice[d + 1],
                     Device = d < 0 ? HostName(s) : LlamaCppBuffers.Device(s.Backend, d),
-                    Formula = d < 0
+                    Formula = compute.Simulated is { } sim
+                        ? $"ggml-alloc high-water mark of the reserve graph, reached at node {sim.PeakNode} with the live tensors listed"
+                        : d < 0
                         ? "graph inputs (KQ masks × pipeline copies, gathered embeddings) [+ CPU layers' live set without op offload]"
                         : "max(attention live set, residual + FFN live set, logits + hidden state, residual + FFN + host weight copy) + pipeline input copies",
-                    Inputs = ComputeInputs(compute.Terms[d + 1], s, nCtx, model.VocabSize),
-                    Origin = "llama.cpp src/llama-context.cpp graph_reserve + ggml-alloc (peak of live tensors)",
+                    Inputs = compute.Simulated is { } allocation
+                        ? SimulatedInputs(allocation, s, nCtx, model.VocabSize)
+                        : ComputeInputs(compute.Terms[d + 1], s, nCtx, model.VocabSize),
+                    Origin = compute.Simulated is null
+                        ? "llama.cpp src/llama-context.cpp graph_reserve + ggml-alloc (peak of live tensors)"
+                        : "llama.cpp b10221 graph_reserve graph (src/llama-graph.cpp, src/models) allocated as ggml-alloc.c does",
                 });
         int outputSeqs = s.SequencesForOutputs(v);
         long outputBytes = ((long)model.VocabSize + (s.Embeddings ? model.HiddenSize : 0)) * 4 * outputSeqs;
@@ -116,6 +122,19 @@ public sealed class LlamaCppEngine : IEngineModel
         new("attention", t.Attention / Mib, "MiB"), new("residual + ffn", t.Ffn / Mib, "MiB"), new("logits + hidden", t.Output / Mib, "MiB"),
         new("host weight copy", t.WeightCopy / Mib, "MiB"), new("pipeline input copies", t.InputCopies / Mib, "MiB"), new("graph inputs", t.Inputs / Mib, "MiB"),
     ];
+
+    /// <summary>The simulated allocation's peak: the settings, then every tensor alive at the peak node (offset order).</summary>
+    private static ImmutableArray<FormulaInput> SimulatedInputs(GgmlAllocation a, LlamaCppSettings s, long nCtx, int vocab)
+    {
+        var inputs = ImmutableArray.CreateBuilder<FormulaInput>(4 + a.LiveAtPeak.Count);
+        inputs.Add(new("n_ubatch", s.UbatchSize));
+        inputs.Add(new("n_ctx", nCtx));
+        inputs.Add(new("n_vocab", vocab));
+        inputs.Add(new("flash_attn", s.FlashAttention ? 1 : 0));
+        foreach (var t in a.LiveAtPeak)
+            inputs.Add(new($"live {t.Name} @ {t.Offset / Mib:0.###} MiB", t.Bytes / Mib, "MiB"));
+        return inputs.MoveToImmutable();
+    }
 
     private static LlamaCppBackend DefaultBackend(Accelerator gpu) => gpu.Vendor switch
     {

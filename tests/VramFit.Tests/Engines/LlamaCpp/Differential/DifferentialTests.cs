@@ -143,11 +143,12 @@ public sealed class DifferentialTests(ITestOutputHelper output, SweepReport swee
             Assert.True(KvLineExact(o.Name, o.Value), $"{o.Name}: printed {o.Value}, predicted {report.PrintedFigures.GetValueOrDefault(o.Name)}");
         Assert.Equal(Sum(observed, "model_buffer_mib"), Sum(report.PrintedFigures, "model_buffer_mib"), 1);
         Assert.Equal(Sum(observed, "output_buffer_mib"), Sum(report.PrintedFigures, "output_buffer_mib"), 1);
-        // compute: these tiny models are ruled by small activations that ggml-alloc packs less tightly than the
-        // live-set model; with long contexts and no flash attention the scores dominate and the error shrinks
+        // compute: a CPU-only run is one backend, so the buffer is ggml-alloc's measurement of the reserve graph,
+        // which LlamaCppReserveGraph + GgmlGraphAllocator reproduce
         double compute = Sum(observed, "compute_buffer_mib"), predicted = Sum(report.PrintedFigures, "compute_buffer_mib");
         output.WriteLine($"compute error {100 * (predicted - compute) / compute:0.0}%");
-        // (full sweep, 216 runs over 9 architectures: median |error| 17%, p95 31%, worst 38% — DeepSeek MLA, short context)
-        Assert.InRange(Math.Abs(predicted - compute) / compute, 0, 0.40);
+        // (full sweep, 216 runs over 9 architectures: 205 exact to the printed 0.01 MiB; median 0%, p95 0%; the rest
+        // within 8.4% — cohere2 f16 runs and qwen2 ubatch 512 with a quantized cache one tensor short, deepseek2 < 1%)
+        Assert.InRange(Math.Abs(predicted - compute) / compute, 0, 0.09);
     }
 }
