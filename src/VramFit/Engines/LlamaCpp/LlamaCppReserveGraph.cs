@@ -16,7 +16,8 @@ internal readonly record struct LlamaCppReserveShape(long Tokens, long FullCells
 /// nodes ggml-alloc sees: per layer the norms, projections, RoPE, the KV-cache writes (SET_ROWS into the cache), the
 /// attention (KQ, soft_max, KQV or one FLASH_ATTN_EXT), the feed-forward (dense or MoE) and the residual adds; then
 /// the output norm and the logits. Verified node by node against the scheduler's graph dump (GGML_SCHED_DEBUG=2)
-/// for llama, qwen2, qwen3, qwen3moe, gemma2, gemma3, cohere2, starcoder and deepseek2 (old MHA layout).
+/// for llama (and Mixtral), qwen2, qwen3, qwen3moe, gemma2, gemma3, cohere2, starcoder, deepseek2 (old MHA layout),
+/// phi3, glm4 and gpt-oss.
 /// </summary>
 internal static class LlamaCppReserveGraph
 {
@@ -62,6 +63,9 @@ internal static class LlamaCppReserveGraph
         Cohere2,
         StarCoder,
         DeepSeek2,
+        Phi3,
+        Glm4,
+        GptOss,
     }
 
     private static Arch ArchitectureOf(ModelDescription model) => model.Architecture switch
@@ -75,6 +79,9 @@ internal static class LlamaCppReserveGraph
         "cohere2" or "Cohere2ForCausalLM" => Arch.Cohere2,
         "starcoder" or "GPTBigCodeForCausalLM" => Arch.StarCoder,
         "deepseek2" or "DeepseekV2ForCausalLM" or "DeepseekV3ForCausalLM" => Arch.DeepSeek2,
+        "phi3" or "Phi3ForCausalLM" => Arch.Phi3,
+        "glm4" or "Glm4ForCausalLM" => Arch.Glm4,
+        "gpt-oss" or "gpt_oss" or "GptOssForCausalLM" => Arch.GptOss,
         _ => Arch.Unknown,
     };
 
@@ -114,7 +121,10 @@ internal static class LlamaCppReserveGraph
 
             int n = model.Layers.Length;
             for (int il = 0; il < n; il++)
-                cur = Layer(il, cur, last: il == n - 1);
+                cur = Layer(il, cur, last: il == n - 1 && arch != Arch.GptOss);
+            // gpt-oss (src/models/openai-moe-iswa.cpp) keeps the output rows of the finished last block
+            if (arch == Arch.GptOss)
+                cur = g.Op($"l_out_rows-{n - 1}", Vec(e), false, cur, OutIds());
 
             cur = Norm("norm", cur, model.NormKind == NormKind.LayerNorm, bias: model.NormKind == NormKind.LayerNorm, "result_norm");
             int logits = g.Op("result_output", Vec(model.VocabSize), false, cur);
@@ -163,7 +173,7 @@ internal static class LlamaCppReserveGraph
             // the last layer keeps only the output rows (inp_out_ids; all of them in the reserve graph)
             if (last)
                 attn = g.Op($"attn_rows-{il}", g.Shape(attn), false, attn, OutIds());
-            if (arch is Arch.Gemma2 or Arch.Gemma3)
+            if (arch is Arch.Gemma2 or Arch.Gemma3 or Arch.Glm4)
                 attn = Norm($"norm-{il}", attn, false, false, $"attn_post_norm-{il}");
             if (last)
                 inpL = g.Op($"inp_rows-{il}", g.Shape(inpL), false, inpL, OutIds());
@@ -171,7 +181,7 @@ internal static class LlamaCppReserveGraph
             int ffnInp = g.Op($"ffn_inp-{il}", Vec(e), true, attn, inpL);
             cur = Norm($"norm-{il}", ffnInp, ln, layer.NormBias, $"ffn_norm-{il}");
             cur = Ffn(il, layer.Mlp, cur);
-            if (arch is Arch.Gemma2 or Arch.Gemma3)
+            if (arch is Arch.Gemma2 or Arch.Gemma3 or Arch.Glm4)
                 cur = Norm("norm", cur, false, false, $"ffn_post_norm-{il}");
             return g.Op($"l_out-{il}", Vec(e), true, cur, ffnInp);
         }
@@ -223,17 +233,29 @@ internal static class LlamaCppReserveGraph
                 k = Slice(qkv, new(F32, dk, hk, t));
                 v = Slice(qkv, new(F32, dv, hk, t));
                 var fc = Cache(sliding);
+                if (arch == Arch.Phi3)
+                {
+                    // src/models/phi3.cpp: RoPE of the Q and K slices (new tensors), Q × 1/sqrt(d_head) in place
+                    q = g.Op($"Qcur_rope-{il}", new(F32, dk, hq, t), true, q, Pos());
+                    q = g.Op($"Qcur_scaled-{il}", new(F32, dk, hq, t), true, q);
+                }
+
                 if (s.RotateK)
                     q = Rotate(q, fc, keys: true);
                 if (s.RotateV)
                     v = Rotate(v, fc, keys: false);
+                if (arch == Arch.Phi3)
+                    k = g.Op($"Kcur_rope-{il}", new(F32, dk, hk, t), true, k, Pos());
                 if (s.RotateK)
                     k = Rotate(k, fc, keys: true);
-                return AttendAndStore(il, a, q, k, v, sliding, contiguousV: !slices.Contains(v));
+                // phi3 stores the V slice as it is when the cache keeps V untransposed (flash attention); the
+                // transposed store needs it contiguous. StarCoder's builder always makes it contiguous.
+                bool needsCont = slices.Contains(v) && (arch != Arch.Phi3 || !s.FlashAttention);
+                return AttendAndStore(il, a, q, k, v, sliding, contiguousV: !needsCont);
             }
 
             // the model builders project Q, K, V in this order; llama-style builders expand V before K
-            bool vBeforeK = arch is Arch.Llama or Arch.Qwen2 or Arch.Qwen3 or Arch.Qwen3Moe;
+            bool vBeforeK = arch is Arch.Llama or Arch.Qwen2 or Arch.Qwen3 or Arch.Qwen3Moe or Arch.Glm4;
             var c = Cache(sliding);
             q = Projection(il, "Qcur", x, hq, dk, a, rope, isQ: true, c);
             if (arch is Arch.Gemma2 or Arch.Gemma3)
@@ -316,7 +338,7 @@ internal static class LlamaCppReserveGraph
         private CacheInputs Cache(bool sliding) => sliding && s.SwaCells != s.FullCells || sliding && SeparateSwaInputs ? swa : full;
 
         /// <summary>iSWA models (two caches) build separate index and mask inputs per cache, even when equal in size.</summary>
-        private bool SeparateSwaInputs => arch is Arch.Gemma2 or Arch.Gemma3 or Arch.Cohere2;
+        private bool SeparateSwaInputs => arch is Arch.Gemma2 or Arch.Gemma3 or Arch.Cohere2 or Arch.GptOss;
 
         /// <summary>Stores K and V into the cache (SET_ROWS of [n_embd_gqa, n_tokens] rows; V transposed without
         /// flash attention) and attends: KQ = K·Q [n_kv, n_tokens, n_head] f32, soft_max in place, KQV = V·KQ, permuted
@@ -413,7 +435,17 @@ internal static class LlamaCppReserveGraph
             return AttendAndStore(il, attn, qCur, k, g.View(v, new(F32, m.VHeadDim, h, t)), sliding: false, contiguousV: true);
         }
 
-        private int Ffn(int il, MlpSpec f, int x) => f.Kind == MlpKind.MoE ? Moe(il, f, x) : Dense(il, f.FfnSize, f.Gated, f.Bias, x, "ffn");
+        private int Ffn(int il, MlpSpec f, int x) => f.Kind == MlpKind.MoE ? Moe(il, f, x)
+            : f.FusedGateUp && f.Gated ? FusedGateUp(il, f.FfnSize, x)
+            : Dense(il, f.FfnSize, f.Gated, f.Bias, x, "ffn");
+
+        /// <summary>Phi-3 / GLM-4: one up projection [2 · n_ff] and a single-input SWIGLU halving it, then down.</summary>
+        private int FusedGateUp(int il, long ff, int x)
+        {
+            int up = g.Op($"ffn_up-{il}", Vec(2 * ff), false, x);
+            int glu = g.Op($"ffn_swiglu-{il}", Vec(ff), false, up);
+            return g.Op($"ffn_out-{il}", Vec(e), false, glu);
+        }
 
         /// <summary>build_ffn: gate and up projections, the GLU (never in place), down; or up (+ bias), GELU in place, down.</summary>
         private int Dense(int il, long ff, bool gated, bool bias, int x, string name)
@@ -444,6 +476,8 @@ internal static class LlamaCppReserveGraph
         {
             long nExp = f.ExpertCount, used = f.ActiveExpertCount, ff = f.ExpertFfnSize;
             int logits = g.Op($"ffn_moe_logits-{il}", Vec(nExp), false, x);
+            // gpt-oss: the router bias is added (in place) and the soft_max runs over the selected logits only
+            // (LLAMA_EXPERT_GATING_FUNC_TYPE_SOFTMAX_WEIGHT); the others soft_max all router logits in place
             int probs = g.Op($"ffn_moe_probs-{il}", Vec(nExp), true, logits);
             int selection = probs;
             if (f.RouterScoreCorrectionBias)
@@ -452,7 +486,14 @@ internal static class LlamaCppReserveGraph
             int argsort = g.Op($"ffn_moe_argsort-{il}", new(GgmlTensorType.I32, nExp, t), false, selection);
             int topk = g.View(argsort, new(GgmlTensorType.I32, used, t));
             int weights = g.Op($"ffn_moe_weights-{il}", new(F32, 1, used, t), false, probs3, topk);
-            if (arch == Arch.Qwen3Moe)
+            if (arch == Arch.GptOss)
+            {
+                int w2 = g.View(weights, new(F32, used, t));
+                int soft = g.Op($"ffn_moe_weights_soft-{il}", new(F32, used, t), true, w2);
+                weights = g.View(soft, new(F32, 1, used, t));
+            }
+            // normalized top-k weights (build_moe_ffn norm_w): qwen3moe and the llama builder's MoE (Mixtral)
+            if (arch is Arch.Qwen3Moe or Arch.Llama)
             {
                 int w2 = g.View(weights, new(F32, used, t));
                 int sum = g.Op($"ffn_moe_weights_sum-{il}", new(F32, 1, t), false, w2);
@@ -463,9 +504,16 @@ internal static class LlamaCppReserveGraph
 
             int x3 = g.View(x, new(F32, e, 1, t));
             int gate = g.Op($"ffn_moe_gate-{il}", new(F32, ff, used, t), false, x3, topk);
+            // expert biases (gpt-oss): ADD_ID of each selected expert's bias row after every product
+            if (f.Bias)
+                gate = g.Op($"ffn_moe_gate_biased-{il}", new(F32, ff, used, t), true, gate, topk);
             int up = g.Op($"ffn_moe_up-{il}", new(F32, ff, used, t), false, x3, topk);
+            if (f.Bias)
+                up = g.Op($"ffn_moe_up_biased-{il}", new(F32, ff, used, t), true, up, topk);
             int glu = g.Op($"ffn_moe_glu-{il}", new(F32, ff, used, t), false, gate, up);
             int down = g.Op($"ffn_moe_down-{il}", new(F32, e, used, t), false, glu, topk);
+            if (f.Bias)
+                down = g.Op($"ffn_moe_down_biased-{il}", new(F32, e, used, t), true, down, topk);
             int weighted = g.Op($"ffn_moe_weighted-{il}", new(F32, e, used, t), true, down, weights);
             int sumOut = g.View(weighted, Vec(e));
             for (int i = 1; i < used; i++)
