@@ -28,6 +28,9 @@ internal sealed class DecodeCohort
     private readonly PriorityQueue<int, long> _finishing = new();
     private long _offsetSum;
 
+    // the residue whose members' computed length is a multiple of the block size now: (−Steps) mod block size
+    private int _dueResidue;
+
     /// <summary>A cohort for request ids 0 … <paramref name="ids"/> − 1 over blocks of <paramref name="blockSize"/> tokens.</summary>
     public DecodeCohort(int ids, int blockSize)
     {
@@ -46,7 +49,7 @@ internal sealed class DecodeCohort
     public long ContextTokens => _offsetSum + Count * (Steps + 1);
 
     /// <summary>Members whose next token starts a new KV block (their computed length is a multiple of the block size).</summary>
-    public int BlocksDue => _byResidue[(int)((_blockSize - Steps % _blockSize) % _blockSize)];
+    public int BlocksDue => _byResidue[_dueResidue];
 
     /// <summary>Steps from now until the first member samples its last token; <see cref="long.MaxValue"/> when empty.</summary>
     public long StepsUntilFirstFinish => TryPeekFirst(out _, out long step) ? step - Steps : long.MaxValue;
@@ -87,7 +90,11 @@ internal sealed class DecodeCohort
     }
 
     /// <summary>Every member computes one token and samples the next.</summary>
-    public void Step() => Steps++;
+    public void Step()
+    {
+        Steps++;
+        _dueResidue = _dueResidue == 0 ? _blockSize - 1 : _dueResidue - 1;
+    }
 
     /// <summary>A member whose last token was sampled in the step just taken, if any is left; it stays a member
     /// until <see cref="Leave"/>.</summary>

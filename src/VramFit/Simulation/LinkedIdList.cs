@@ -31,6 +31,9 @@ internal sealed class LinkedIdList
     /// <summary>The id added after <paramref name="id"/>, or −1 when it is the last.</summary>
     public int Next(int id) => _next[id];
 
+    /// <summary>The id added before <paramref name="id"/>, or −1 when it is the first.</summary>
+    public int Previous(int id) => _previous[id];
+
     public bool Contains(int id) => _contains[id];
 
     public void AddLast(int id)

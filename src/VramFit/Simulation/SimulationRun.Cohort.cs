@@ -13,40 +13,64 @@ internal sealed partial class SimulationRun
     private DecodeCohort _cohort = null!;
 
     /// <summary>
-    /// Schedules the iteration without looking at the cohort's members one by one, when every running request
-    /// can get all it owes: then no budget runs out part way and no block allocation fails, so vLLM's order of
-    /// service changes nothing and the cohort's aggregates stand for its members. Waiting requests are then
-    /// admitted as usual. False (and nothing changed) when the batch does not fit.
+    /// Schedules the iteration without looking at the cohort's members one by one, when vLLM's order of service
+    /// provably gives every member its one token and every scheduled request its blocks: the budget covers the
+    /// cohort, and either covers everyone or the one-by-one requests all come after the cohort (the usual case:
+    /// a prompt being chunked was admitted last), and the free blocks cover the result, so nothing is evicted or
+    /// preempted. Waiting requests are then admitted as usual. False (and nothing changed) otherwise.
     /// </summary>
     private bool TryScheduleWholeBatch(ref double extraSeconds, out int count)
     {
         count = 0;
         if (_o.StepByStep)
             return false;
-        long tokens = _cohort.Count, blocks = _cohort.BlocksDue;
+        int budget = _o.MaxNumBatchedTokens - _cohort.Count;
+        if (budget < 0)
+            return false;   // the budget runs out inside the cohort: who decodes depends on the order
+        long owed = 0, blocks = _cohort.BlocksDue;
         for (int id = _oneByOne.First; id >= 0; id = _oneByOne.Next(id))
         {
             int need = _prompt[id] + _generated[id] - _computed[id];
-            tokens += need;
-            blocks += Math.Max(0, BlocksFor((long)_computed[id] + need) - _sharedBlocks[id] - _ownBlocks[id]);
-        }
-
-        if (tokens > _o.MaxNumBatchedTokens || blocks > _totalBlocks - _usedBlocks)
-            return false;
-        _preemptedThisIteration = false;
-        _usedBlocks += _cohort.BlocksDue;
-        int budget = _o.MaxNumBatchedTokens - _cohort.Count;
-        for (int id = _oneByOne.First; id >= 0; id = _oneByOne.Next(id))
-        {
-            int n = _prompt[id] + _generated[id] - _computed[id];
-            if (!TryGrow(id, _computed[id] + n))
-                throw new InvalidOperationException($"KV pool accounting broken: request {id} got no block although the batch fit");
+            owed += need;
+            int n = _o.ChunkedPrefill ? Math.Min(need, budget) : need <= budget ? need : 0;
+            if (n == 0)
+                continue;
+            blocks += Math.Max(0, BlocksFor((long)_computed[id] + n) - _sharedBlocks[id] - _ownBlocks[id]);
             _schedIds[count] = id;
             _schedTokens[count++] = n;
             budget -= n;
         }
 
+        if ((owed > _o.MaxNumBatchedTokens - _cohort.Count && !OneByOneAfterCohort()) || blocks > _totalBlocks - _usedBlocks)
+        {
+            count = 0;
+            return false;
+        }
+
+        _preemptedThisIteration = false;
+        _usedBlocks += _cohort.BlocksDue;
+        for (int k = 0; k < count; k++)
+        {
+            int id = _schedIds[k];
+            if (!TryGrow(id, _computed[id] + _schedTokens[k]))
+                throw new InvalidOperationException($"KV pool accounting broken: request {id} got no block although the batch fit");
+        }
+
         AdmitWaiting(ref budget, ref count, ref extraSeconds);
+        return true;
+    }
+
+    /// <summary>Whether the one-by-one requests are the newest ones of the running batch, so that the per-request
+    /// scheduler would serve every cohort member before any of them. O(one-by-one requests).</summary>
+    private bool OneByOneAfterCohort()
+    {
+        int id = _running.Last;
+        for (int k = 0; k < _oneByOne.Count; k++, id = _running.Previous(id))
+        {
+            if (_cohort.Contains(id))
+                return false;
+        }
+
         return true;
     }
 
