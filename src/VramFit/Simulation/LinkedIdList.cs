@@ -3,7 +3,7 @@ namespace VramFit.Simulation;
 /// <summary>
 /// Request ids in the order they were added, with O(1) removal from anywhere: the running batch in admission
 /// order, from which requests leave in the middle (completions) and at the end (preemption victims) every
-/// iteration. Links live in two arrays indexed by id, so an id is in at most one position of one list.
+/// iteration. Links live in arrays indexed by id, so an id is in a list at most once.
 /// </summary>
 internal sealed class LinkedIdList
 {
