@@ -72,7 +72,8 @@ public sealed record SchedulerOptions
     /// <summary>Dynamic batching: longest time the oldest waiting request is held for the batch to fill, seconds.</summary>
     public double BatchWindowSeconds { get; init; } = 0.05;
 
-    /// <summary>Price every iteration through the general scheduler path (tests compare it with fast-forwarding).</summary>
+    /// <summary>Schedule every running request one by one in every iteration, without the decode cohort or
+    /// fast-forwarding (the reference the tests compare them with).</summary>
     internal bool StepByStep { get; init; }
 
     public long TotalBlocks => KvCacheTokens / BlockSize;

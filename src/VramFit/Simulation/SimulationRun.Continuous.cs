@@ -4,6 +4,8 @@ namespace VramFit.Simulation;
 
 internal sealed partial class SimulationRun
 {
+    // the running batch in admission order
+    private LinkedIdList _running = null!;
     private int[] _schedIds = [];
     private bool _preemptedThisIteration;
     private int[] _schedTokens = [];
@@ -15,14 +17,25 @@ internal sealed partial class SimulationRun
     /// cannot get a block, the most recently admitted running request is preempted, and no new request is
     /// admitted in that iteration.
     /// </summary>
+    /// <remarks>
+    /// Requests that only decode are kept in a <see cref="DecodeCohort"/>, so an iteration costs O(requests that
+    /// change) rather than O(batch). When the whole batch gets what it owes (the budget and the free blocks
+    /// cover everyone), the order of service cannot matter and the cohort is served as a whole; otherwise the
+    /// cohort is unfolded into per-request state and the iteration goes through the per-request scheduler.
+    /// <see cref="SchedulerOptions.StepByStep"/> keeps every request out of the cohort (the reference for tests).
+    /// </remarks>
     public void RunContinuous()
     {
-        _schedIds = new int[_running.Length];
-        _schedTokens = new int[_running.Length];
+        _running = new LinkedIdList(_n);
+        _oneByOne = new LinkedIdList(_n);
+        _cohort = new DecodeCohort(_n, _blockSize);
+        int most = Math.Min(_o.MaxNumSeqs, _n) + 1;
+        _schedIds = new int[most];
+        _schedTokens = new int[most];
         while (_finished < _n)
         {
             AdmitArrivals();
-            if (_runCount == 0 && _waiting.Count == 0)
+            if (_running.Count == 0 && _waiting.Count == 0)
             {
                 if (!MoreArrivals)
                     break;
@@ -33,12 +46,18 @@ internal sealed partial class SimulationRun
             if (TryFastForward())
                 continue;
             double extra = 0;
-            int scheduled = ScheduleIteration(ref extra);
-            if (scheduled == 0)
+            if (!TryScheduleWholeBatch(ref extra, out int scheduled))
+            {
+                UnfoldCohort();
+                scheduled = ScheduleIteration(ref extra);
+            }
+
+            int decoding = _cohort.Count;
+            if (scheduled == 0 && decoding == 0)
             {
                 // the only running request was preempted for want of a block: its release may let the cached
                 // prefix be evicted, so schedule again before concluding anything
-                if (_preemptedThisIteration && (_runCount > 0 || _waiting.Count == 0 || FitsAlone(_waiting.PeekFront())))
+                if (_preemptedThisIteration && (_running.Count > 0 || _waiting.Count == 0 || FitsAlone(_waiting.PeekFront())))
                 {
                     if (extra > 0)
                         Advance(extra, 0);   // the swap-out still took its time
@@ -46,7 +65,7 @@ internal sealed partial class SimulationRun
                 }
 
                 // nothing fits even in an empty batch (blocks held by swapped-out requests' prefix): give up on it
-                if (_runCount == 0 && _waiting.Count > 0)
+                if (_running.Count == 0 && _waiting.Count > 0)
                 {
                     int id = _waiting.PopFront();
                     ReleaseShared(id);
@@ -60,8 +79,8 @@ internal sealed partial class SimulationRun
                 throw new InvalidOperationException("continuous scheduler made no progress with requests running");
             }
 
-            int prefillSeqs = 0, decodeSeqs = 0;
-            long prefillTokens = 0, decodeContext = 0;
+            int prefillSeqs = 0, decodeSeqs = decoding;
+            long prefillTokens = 0, decodeContext = decoding > 0 ? _cohort.ContextTokens : 0;
             double pairs = 0;
             for (int k = 0; k < scheduled; k++)
             {
@@ -80,20 +99,20 @@ internal sealed partial class SimulationRun
             }
 
             var shape = new StepShape(prefillSeqs, prefillTokens, pairs, decodeSeqs, decodeContext);
-            Advance(_model.StepSeconds(shape) + extra, _runCount);
+            Advance(_model.StepSeconds(shape) + extra, _running.Count);
+            StepCohort();
             FinishIteration(scheduled);
         }
     }
 
+    /// <summary>The per-request scheduler: running requests in admission order, then waiting ones.</summary>
     private int ScheduleIteration(ref double extraSeconds)
     {
         int budget = _o.MaxNumBatchedTokens;
         int count = 0;
-        bool preempted = false;
         _preemptedThisIteration = false;
-        for (int i = 0; i < _runCount && budget > 0; i++)
+        for (int id = _running.First; id >= 0 && budget > 0; id = _running.Next(id))
         {
-            int id = _running[i];
             int need = _prompt[id] + _generated[id] - _computed[id];
             int n = _o.ChunkedPrefill ? Math.Min(need, budget) : need <= budget ? need : 0;
             if (n == 0)
@@ -101,9 +120,9 @@ internal sealed partial class SimulationRun
             bool self = false;
             while (!TryGrow(id, _computed[id] + n))
             {
-                int victim = _running[--_runCount];
+                int victim = _running.Last;
                 Preempt(victim, ref extraSeconds);
-                preempted = _preemptedThisIteration = true;
+                _preemptedThisIteration = true;
                 if (victim == id)
                 {
                     self = true;
@@ -118,7 +137,16 @@ internal sealed partial class SimulationRun
             budget -= n;
         }
 
-        while (!preempted && budget > 0 && _waiting.Count > 0 && _runCount < _o.MaxNumSeqs)
+        if (!_preemptedThisIteration)
+            AdmitWaiting(ref budget, ref count, ref extraSeconds);
+        return count;
+    }
+
+    /// <summary>Admits waiting requests (swapped-out ones first, as they sit at the front) while the budget,
+    /// max_num_seqs and the free blocks allow.</summary>
+    private void AdmitWaiting(ref int budget, ref int count, ref double extraSeconds)
+    {
+        while (budget > 0 && _waiting.Count > 0 && _running.Count < _o.MaxNumSeqs)
         {
             int id = _waiting.PeekFront();
             bool swapped = _state[id] == State.Swapped, hit = false;
@@ -160,13 +188,12 @@ internal sealed partial class SimulationRun
             _state[id] = State.Running;
             if (double.IsNaN(_firstScheduled[id]))
                 _firstScheduled[id] = _now;
-            _running[_runCount++] = id;
+            _running.AddLast(id);
+            _oneByOne.AddLast(id);
             _schedIds[count] = id;
             _schedTokens[count++] = n;
             budget -= n;
         }
-
-        return count;
     }
 
     /// <summary>Gives <paramref name="id"/> blocks for <paramref name="tokens"/> tokens, evicting the cached prefix
@@ -212,6 +239,8 @@ internal sealed partial class SimulationRun
 
     private void Preempt(int id, ref double extraSeconds)
     {
+        _running.Remove(id);
+        _oneByOne.Remove(id);
         _preemptions++;
         _usedBlocks -= _ownBlocks[id];
         if (_o.Preemption == PreemptionMode.Swap)
@@ -244,7 +273,6 @@ internal sealed partial class SimulationRun
 
     private void FinishIteration(int scheduled)
     {
-        bool anyDone = false;
         for (int k = 0; k < scheduled; k++)
         {
             int id = _schedIds[k];
@@ -260,22 +288,23 @@ internal sealed partial class SimulationRun
                     _firstToken[id] = _now;
                 if (_generated[id] >= _output[id])
                 {
-                    _usedBlocks -= _ownBlocks[id];
-                    _ownBlocks[id] = 0;
-                    ReleaseShared(id);
-                    Complete(id);
-                    anyDone = true;
+                    _oneByOne.Remove(id);
+                    CompleteRunning(id);
                 }
+                else if (!_o.StepByStep)
+                    JoinCohort(id);
             }
         }
+    }
 
-        if (!anyDone)
-            return;
-        int w = 0;
-        for (int i = 0; i < _runCount; i++)
-            if (_state[_running[i]] == State.Running)
-                _running[w++] = _running[i];
-        _runCount = w;
+    /// <summary>A running request has sampled its last token: its blocks return to the pool.</summary>
+    private void CompleteRunning(int id)
+    {
+        _running.Remove(id);
+        _usedBlocks -= _ownBlocks[id];
+        _ownBlocks[id] = 0;
+        ReleaseShared(id);
+        Complete(id);
     }
 
     /// <summary>

@@ -6,7 +6,8 @@ namespace VramFit.Simulation;
 /// <summary>
 /// The state of one simulation: per-request arrays (structure of arrays, no per-request objects), the waiting
 /// queue, the running batch, the block pool and the arrival source. The policies live in the partial files
-/// <c>SimulationRun.Continuous.cs</c> and <c>SimulationRun.Batched.cs</c>.
+/// <c>SimulationRun.Continuous.cs</c> (with its decode cohort in <c>SimulationRun.Cohort.cs</c> and
+/// <c>SimulationRun.FastForward.cs</c>) and <c>SimulationRun.Batched.cs</c>.
 /// </summary>
 internal sealed partial class SimulationRun
 {
@@ -36,8 +37,6 @@ internal sealed partial class SimulationRun
 
     // queues
     private readonly IntDeque _waiting;
-    private readonly int[] _running;
-    private int _runCount;
     private readonly PriorityQueue<int, (double Time, int Id)>? _closedLoopArrivals;
     private int _nextOpenArrival;
     private int _nextIssued;
@@ -86,7 +85,6 @@ internal sealed partial class SimulationRun
         _finish = new double[_n];
         _state = new State[_n];
         _waiting = new IntDeque(Math.Min(_n, 1 << 16));
-        _running = new int[Math.Min(options.MaxNumSeqs, _n) + 1];
         int longestPrefix = 0;
         if (options.PrefixCaching)
         {

@@ -40,6 +40,20 @@ public class ServingSimulatorTests
         Assert.Equal(3, r.Iterations);
     }
 
+    [Fact]
+    public void A_prompt_chunk_of_one_last_token_is_prefill_and_yields_the_first_token()
+    {
+        // 513 tokens over a 512-token budget: the second step computes the last prompt token alone; it is a
+        // prefill step that samples the first token, not a decode step (fast-forwarding once priced it as
+        // decode and never recorded the first token, giving TTFT = 0 − arrival)
+        var sim = new ServingSimulator(Model, Options() with { MaxNumBatchedTokens = 512 });
+        var r = sim.Run(TraceOf(new TraceRequest(0.5, 513, 10)));
+        double ttft = 0.010 + 512 * 0.0001 + 0.010 + 1 * 0.0001, decode = 0.010 + 0.0005;
+        Assert.Equal(ttft, r.Ttft.P50, 1e-12);
+        Assert.Equal(ttft + 9 * decode, r.EndToEnd.P50, 1e-12);
+        Assert.Equal(11, r.Iterations);
+    }
+
     [Theory]
     [InlineData(BatchingPolicy.Static)]
     [InlineData(BatchingPolicy.Dynamic)]
