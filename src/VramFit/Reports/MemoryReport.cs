@@ -93,7 +93,9 @@ public sealed record MemoryReport
     /// (shared/validation/SCHEMA.md): "model_buffer_mib.CUDA0", "kv_buffer_mib.CUDA0", "k_mib", "kv_cells",
     /// "weights_gib", "gpu_blocks", "max_concurrency" …. <c>vramfit validate</c> compares these by name.
     /// </summary>
-    public ImmutableDictionary<string, double> PrintedFigures { get; init; } = ImmutableDictionary<string, double>.Empty;
+    /// <remarks>A read-only view: engines build it once per estimate (a plain dictionary behind a read-only wrapper is
+    /// a fifth of the cost of an immutable one, which was 2 µs of a 10 µs llama.cpp estimate).</remarks>
+    public IReadOnlyDictionary<string, double> PrintedFigures { get; init; } = ImmutableDictionary<string, double>.Empty;
 
     /// <summary>The engine's launch command for this configuration, when the engine has one.</summary>
     public string? LaunchCommand { get; init; }

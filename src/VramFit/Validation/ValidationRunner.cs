@@ -198,7 +198,7 @@ public static class ValidationRunner
     /// names no estimator can know; when the printed and predicted device names that do not match pair up one to
     /// one, the predicted ones take the printed names (in order).
     /// </summary>
-    private static IReadOnlyDictionary<string, double> AliasDevices(ImmutableDictionary<string, double> predicted, ImmutableArray<ObservedFigure> observed)
+    private static IReadOnlyDictionary<string, double> AliasDevices(IReadOnlyDictionary<string, double> predicted, ImmutableArray<ObservedFigure> observed)
     {
         static string? Device(string name)
         {

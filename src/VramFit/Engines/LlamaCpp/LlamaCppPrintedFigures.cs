@@ -14,9 +14,9 @@ internal static class LlamaCppPrintedFigures
 {
     private const double Mib = 1048576.0;
 
-    public static ImmutableDictionary<string, double> From(List<MemoryItem> items, List<LlamaCppCache> caches, LlamaCppSettings s, LlamaCppPlacement p)
+    public static IReadOnlyDictionary<string, double> From(List<MemoryItem> items, List<LlamaCppCache> caches, LlamaCppSettings s, LlamaCppPlacement p)
     {
-        var f = new Dictionary<string, double>(64, StringComparer.Ordinal);
+        var f = new Dictionary<string, double>(32, StringComparer.Ordinal);
         var gpus = new HashSet<string>(StringComparer.Ordinal);
         for (int d = 0; d < p.Devices; d++)
             gpus.Add(LlamaCppBuffers.Device(s.Backend, d));
@@ -81,7 +81,7 @@ internal static class LlamaCppPrintedFigures
         foreach (var d in gpus.Append("Host"))
             foreach (var column in new[] { "model", "context", "compute" })
                 f.TryAdd($"memory_breakdown_mib.{d}.{column}", 0);
-        return f.ToImmutableDictionary(StringComparer.Ordinal);
+        return new System.Collections.ObjectModel.ReadOnlyDictionary<string, double>(f);
     }
 
     private static void Accumulate(Dictionary<string, double> f, string key, double mib) =>
