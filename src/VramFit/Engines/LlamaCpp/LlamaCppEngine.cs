@@ -167,7 +167,7 @@ public sealed class LlamaCppEngine : IEngineModel
                 string matrixBuffer = d >= 0 && row ? LlamaCppBuffers.Split(s.Backend) : layerBuffer;
                 Add(perBuffer, layerBuffer, table.VectorBytes[il]);
                 Add(perBuffer, matrixBuffer, table.MatrixBytes[il]);
-                Add(perBuffer, p.ExpertsOnHost(il) ? HostWeights(s, v, p, layer: il) : matrixBuffer, table.ExpertBytes[il]);
+                Add(perBuffer, p.ExpertsOnHost(il) ? HostWeights(s, v, p, layer: il, overridden: d >= 0) : matrixBuffer, table.ExpertBytes[il]);
             }
 
             Add(perBuffer, HostWeights(s, v, p, layer: -1), table.InputBytes);
@@ -256,12 +256,19 @@ public sealed class LlamaCppEngine : IEngineModel
     }
 
     /// <summary>Host buffer of weights kept off the GPUs: mmap'd ("CPU_Mapped"), else pinned host memory of a GPU build.</summary>
-    private static string HostWeights(LlamaCppSettings s, LlamaCppVersion v, LlamaCppPlacement p, int layer)
+    private static string HostWeights(LlamaCppSettings s, LlamaCppVersion v, LlamaCppPlacement p, int layer, bool overridden = false)
     {
         if (s.Mmap)
             return v.MappedBufferName ? "CPU_Mapped" : "CPU";
-        // without mmap, CPU weights of a GPU build are read into pinned host memory (the input layer stays plain CPU)
-        return s.Backend != LlamaCppBackend.Cpu && p.Devices > 0 && layer >= 0 ? LlamaCppBuffers.Host(s.Backend) : "CPU";
+        if (s.Backend == LlamaCppBackend.Cpu || p.Devices == 0)
+            return "CPU";
+        // without mmap, CPU weights of a GPU build are read into pinned host memory. ik_llama.cpp gives a tensor that
+        // -ot …=CPU / --n-cpu-moe moved the plain CPU buffer type it names and pins the rest, the token embedding
+        // included (Qwen3-235B with -rtr: "CPU" 89709 MiB of experts, "CUDA_Host" 630.59 MiB = token_embd);
+        // mainline keeps the input layer in plain CPU memory
+        if (v.IkLlama)
+            return overridden ? "CPU" : LlamaCppBuffers.Host(s.Backend);
+        return layer >= 0 ? LlamaCppBuffers.Host(s.Backend) : "CPU";
     }
 
     private static void Add(Dictionary<string, (long, int)> map, string buffer, long bytes)
@@ -277,7 +284,7 @@ public sealed class LlamaCppEngine : IEngineModel
             return s.SplitMode == "row" && p.Devices > 0 && layer >= 0 && elements > 1 && name.EndsWith(".weight", StringComparison.Ordinal) && !name.Contains("norm", StringComparison.Ordinal)
                 ? LlamaCppBuffers.Split(s.Backend)
                 : LlamaCppBuffers.Device(s.Backend, d);
-        return HostWeights(s, v, p, layer);
+        return HostWeights(s, v, p, layer, p.MovedToHostByOverride(name, layer));
     }
 
     private static void AddKv(List<MemoryItem> items, List<LlamaCppCache> caches, LlamaCppSettings s, LlamaCppVersion v, LlamaCppPlacement p)

@@ -71,6 +71,15 @@ internal sealed class LlamaCppPlacement
 
     public bool HasOverrides => overrides.Length > 0 || cpuMoeLayers > 0;
 
+    /// <summary>An --override-tensor pattern (the first that matches) or --n-cpu-moe puts this tensor in host memory.</summary>
+    public bool MovedToHostByOverride(string name, int layer)
+    {
+        foreach (var (pattern, device) in overrides)
+            if (pattern.IsMatch(name))
+                return device < 0;
+        return layer >= 0 && layer < cpuMoeLayers && name.Contains("_exps", StringComparison.Ordinal);
+    }
+
     /// <summary>--override-tensor patterns are given (placement must look at tensor names).</summary>
     public bool HasRegexOverrides => overrides.Length > 0;
 
