@@ -119,6 +119,27 @@ public static class GgmlTypes
         TryGet((int)type, out var t) ? t : throw new ArgumentOutOfRangeException(nameof(type), type, "not a ggml type");
 
     /// <summary>
+    /// The ggml type llama-quant.cpp uses for most tensors of a llama.cpp file type ("Q4_K_M" → q4_K, "IQ3_M" →
+    /// iq3_s, "MXFP4_MOE" → mxfp4, "Q8_0" → q8_0), or null for names mainline does not define (ik_llama.cpp's IQ4_K,
+    /// IQ2_K_R4 …, or junk). K-quant mixes take the suffixes _S, _M and _L that include/llama.h's llama_ftype names.
+    /// </summary>
+    public static GgmlType? MainTypeOfFileType(string fileType)
+    {
+        var s = fileType.Trim().ToUpperInvariant();
+        int k = s.IndexOf("_K_", StringComparison.Ordinal);
+        string? baseName = s switch
+        {
+            "IQ3_M" or "IQ3_XS" => "IQ3_S",
+            "IQ2_M" => "IQ2_S",
+            "MXFP4_MOE" => "MXFP4",
+            "Q2_K_S" => "Q2_K",
+            _ when s.StartsWith('Q') && k > 0 => s[(k + 3)..] is "S" or "M" or "L" ? s[..k] + "_K" : null,
+            _ => s,
+        };
+        return baseName is not null && TryParse(baseName, out var t) ? t.Type : null;
+    }
+
+    /// <summary>
     /// Parses a type name as llama.cpp's options and logs write it ("q8_0", "Q4_K", "f16", "bf16", "iq4_nl").
     /// </summary>
     public static bool TryParse(string name, out GgmlTypeTraits traits)

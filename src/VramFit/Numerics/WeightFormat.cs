@@ -234,7 +234,11 @@ public sealed record WeightFormat
             return format;
         if (GgmlTypes.TryParse(s, out var ggml) && ggml.BlockSize > 1)
             return new WeightFormat { Kind = WeightFormatKind.Ggml, Name = ggml.Name, DenseType = ScalarType.F32, GgmlType = ggml.Type, Bits = (int)Math.Round(ggml.BitsPerWeight) };
+        // a llama.cpp file type ("q4_k_m", "IQ3_M", "Q5_K_S"): its main type, and the name that selects
+        // llama-quant.cpp's per-tensor recipe for that mix in the llama.cpp engine
+        if (GgmlTypes.MainTypeOfFileType(s) is { } main && GgmlTypes.Get(main).BlockSize > 1)
+            return new WeightFormat { Kind = WeightFormatKind.Ggml, Name = s.ToUpperInvariant(), DenseType = ScalarType.F32, GgmlType = main, Bits = (int)Math.Round(GgmlTypes.Get(main).BitsPerWeight) };
         throw new InvalidSettingException("quant",
-            $"unknown weight format '{text}' (use bf16, fp16, fp32, fp8, fp8-channel, fp8-block, int8, w8a8, gptq-int4, gptq-int8, awq, nf4, nf4-dq, fp4, llm-int8, mxfp4, nvfp4 or a ggml type such as q4_k)");
+            $"unknown weight format '{text}' (use bf16, fp16, fp32, fp8, fp8-channel, fp8-block, int8, w8a8, gptq-int4, gptq-int8, awq, nf4, nf4-dq, fp4, llm-int8, mxfp4, nvfp4, a ggml type such as q4_k or a llama.cpp file type such as q4_k_m)");
     }
 }

@@ -59,6 +59,20 @@ public class WeightFormatTests
     [InlineData("gptq-int5")]
     [InlineData("zip")]
     [InlineData("awq-g0")]
+    [InlineData("q4_k_x")]
+    [InlineData("iq4_k")]
     public void Unknown_or_invalid_formats_are_rejected(string name) =>
         Assert.Throws<VramFit.Errors.InvalidSettingException>(() => WeightFormat.Parse(name));
+
+    [Theory]
+    [InlineData("q4_k_m", "Q4_K_M", GgmlType.Q4_K)]
+    [InlineData("Q5_K_S", "Q5_K_S", GgmlType.Q5_K)]
+    [InlineData("iq3_m", "IQ3_M", GgmlType.IQ3_S)]
+    [InlineData("q2_k_s", "Q2_K_S", GgmlType.Q2_K)]
+    [InlineData("mxfp4_moe", "MXFP4_MOE", GgmlType.MXFP4)]
+    public void Llama_cpp_file_types_keep_their_name_and_main_type(string text, string name, GgmlType main)
+    {
+        var f = WeightFormat.Parse(text);
+        Assert.Equal((WeightFormatKind.Ggml, name, main), (f.Kind, f.Name, f.GgmlType));
+    }
 }

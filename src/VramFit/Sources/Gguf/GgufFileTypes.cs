@@ -34,22 +34,6 @@ public static class GgufFileTypes
         return metadata.Get("general.file_type") is long id ? Name(id) : null;
     }
 
-    /// <summary>
-    /// The ggml type llama-quant.cpp uses for most tensors of a file type ("Q4_K_M" → q4_K, "IQ3_M" → iq3_s,
-    /// "MXFP4_MOE" → mxfp4), or null for types unknown to mainline (ik_llama.cpp's IQ4_K, IQ2_K_R4 …).
-    /// </summary>
-    public static GgmlType? MainType(string ftype)
-    {
-        var s = ftype.Trim().ToUpperInvariant();
-        string baseName = s switch
-        {
-            "IQ3_M" or "IQ3_XS" => "IQ3_S",
-            "IQ2_M" => "IQ2_S",
-            "MXFP4_MOE" => "MXFP4",
-            "Q2_K_S" => "Q2_K",
-            _ when s.StartsWith('Q') && s.Contains("_K_", StringComparison.Ordinal) => s[..s.IndexOf("_K_", StringComparison.Ordinal)] + "_K",
-            _ => s,
-        };
-        return GgmlTypes.TryParse(baseName, out var t) ? t.Type : null;
-    }
+    /// <summary>The ggml type most tensors of a file type get (<see cref="GgmlTypes.MainTypeOfFileType"/>).</summary>
+    public static GgmlType? MainType(string ftype) => GgmlTypes.MainTypeOfFileType(ftype);
 }
