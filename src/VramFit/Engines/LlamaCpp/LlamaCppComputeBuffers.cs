@@ -56,7 +56,7 @@ internal static class LlamaCppComputeBuffers
             if (p.HasRegexOverrides)
             {
                 foreach (var t in tensors.Tensors)
-                    if (p.TensorDevice(t.Name, t.Layer) < 0 && !IsInputLayer(t.Name) && t.Elements > h)
+                    if (p.TensorDevice(t.Name, t.Layer) < 0 && !LlamaCppTensorTable.IsInputLayer(t.Name) && t.Elements > h)
                         hostMatrix = Math.Max(hostMatrix, t.Bytes * (s.FusedMoe && t.Name.Contains("_exps", StringComparison.Ordinal) ? 2 : 1));
             }
             else
@@ -170,9 +170,6 @@ internal static class LlamaCppComputeBuffers
 
         return new(tokens, full, swa, s.FlashAttention, rotateK, rotateV);
     }
-
-    private static bool IsInputLayer(string name) =>
-        name.StartsWith("token_embd", StringComparison.Ordinal) || name.StartsWith("position_embd", StringComparison.Ordinal);
 
     /// <summary>
     /// Live bytes while a layer attends. Without flash attention: the f32 scores KQ [n_kv, n_ubatch, n_head]

@@ -151,11 +151,24 @@ public sealed class LlamaCppEngine : IEngineModel
     {
         var perBuffer = new Dictionary<string, (long Bytes, int Count)>(StringComparer.Ordinal);
         var table = LlamaCppTensorTable.For(tensors, model.Layers.Length);
+        // with mmap the host weights are not copied: each file's mapping range becomes one buffer
+        // (llama-model.cpp load_tensors: buffer_from_host_ptr over get_mapping_range, the first to the last byte of
+        // the host tensors in that file) — device tensors stored between them count too, one buffer per split file
+        string? mapped = s.Mmap ? HostWeights(s, v, p, layer: -1) : null;
+        LlamaCppTensorTable.Extent[] ranges;
         if (p.HasRegexOverrides)
         {
-            // --override-tensor patterns match tensor names: place tensor by tensor
-            foreach (var t in tensors.Tensors)
-                Add(perBuffer, BufferOf(t.Name, t.Layer, t.Elements, s, v, p), t.Bytes);
+            // --override-tensor patterns match tensor names: place tensor by tensor, noting each file's mapped range
+            ranges = new LlamaCppTensorTable.Extent[table.Parts];
+            Array.Fill(ranges, LlamaCppTensorTable.Extent.Empty);
+            for (int i = 0; i < tensors.Tensors.Length; i++)
+            {
+                var t = tensors.Tensors[i];
+                string buffer = BufferOf(t.Name, t.Layer, t.Elements, s, v, p);
+                Add(perBuffer, buffer, t.Bytes);
+                if (buffer == mapped)
+                    ranges[t.Part] = ranges[t.Part].With(table.TensorExtent[i]);
+            }
         }
         else
         {
@@ -172,38 +185,33 @@ public sealed class LlamaCppEngine : IEngineModel
 
             Add(perBuffer, HostWeights(s, v, p, layer: -1), table.InputBytes);
             Add(perBuffer, p.OutputDevice >= 0 ? LlamaCppBuffers.Device(s.Backend, p.OutputDevice) : HostWeights(s, v, p, layer: -1), table.OutputBytes);
+            ranges = mapped is null ? [] : MappedRanges(table, p);
         }
 
         // a tied output head: llama.cpp loads token_embd a second time as "output" on the output layer's device
         if (!table.HasOutputWeight && table.TokenEmbeddingBytes > 0 && p.OutputDevice >= 0)
             Add(perBuffer, LlamaCppBuffers.Device(s.Backend, p.OutputDevice), table.TokenEmbeddingBytes);
-        // with mmap the host weights are not copied: each file's mapping range becomes one buffer
-        // (llama-model.cpp load_tensors: buffer_from_host_ptr over get_mapping_range, the first to the last byte of
-        // the host tensors in that file) — device tensors stored between them count too, one buffer per split file
-        string? mapped = s.Mmap ? HostWeights(s, v, p, layer: -1) : null;
-        long[] spans = mapped is not null && perBuffer.ContainsKey(mapped) ? MappedSpans(table, tensors, s, v, p, mapped) : [];
-        foreach (var (buffer, (sum, count)) in perBuffer.OrderBy(kv => kv.Key, StringComparer.Ordinal))
+        foreach (var (buffer, (bytes, count)) in perBuffer.OrderBy(kv => kv.Key, StringComparer.Ordinal))
         {
-            if (sum == 0)
+            if (bytes == 0)
                 continue;
             if (buffer == mapped)
             {
-                foreach (long span in spans)
-                    if (span > 0)
+                foreach (var range in ranges)
+                    if (range.Length > 0)
                         items.Add(new MemoryItem
                         {
                             Name = "model buffer (mmap)",
                             Category = MemoryCategory.Weights,
-                            Bytes = span,
+                            Bytes = range.Length,
                             Device = buffer,
                             Formula = "file range from the first to the last byte of the host tensors (mapped, not copied)",
-                            Inputs = [new("host tensors", sum / Mib, "MiB"), new("files", spans.Length), new("offloaded layers", p.OffloadedLayers)],
+                            Inputs = [new("host tensors", bytes / Mib, "MiB"), new("files", ranges.Length), new("offloaded layers", p.OffloadedLayers)],
                             Origin = "llama.cpp load_tensors: ggml_backend_dev_buffer_from_host_ptr over llama_model_loader::get_mapping_range",
                         });
                 continue;
             }
 
-            long bytes = sum;
             items.Add(new MemoryItem
             {
                 Name = "model buffer",
@@ -219,23 +227,11 @@ public sealed class LlamaCppEngine : IEngineModel
         }
     }
 
-    /// <summary>Per file, the length of the range holding every tensor that lives in the mapped host buffer.</summary>
-    private static long[] MappedSpans(LlamaCppTensorTable table, Checkpoint tensors, LlamaCppSettings s, LlamaCppVersion v, LlamaCppPlacement p, string mapped)
+    /// <summary>Per file, the range holding every host tensor when whole layers (and --n-cpu-moe experts) are placed.</summary>
+    private static LlamaCppTensorTable.Extent[] MappedRanges(LlamaCppTensorTable table, LlamaCppPlacement p)
     {
-        var spans = new long[table.Parts];
-        if (p.HasRegexOverrides)
-        {
-            var range = new LlamaCppTensorTable.Extent[table.Parts];
-            Array.Fill(range, LlamaCppTensorTable.Extent.Empty);
-            foreach (var t in tensors.Tensors)
-                if (BufferOf(t.Name, t.Layer, t.Elements, s, v, p) == mapped)
-                    range[t.Part] = range[t.Part].With(table.TensorExtent[t]);
-            for (int part = 0; part < spans.Length; part++)
-                spans[part] = range[part].Length;
-            return spans;
-        }
-
-        for (int part = 0; part < spans.Length; part++)
+        var ranges = new LlamaCppTensorTable.Extent[table.Parts];
+        for (int part = 0; part < ranges.Length; part++)
         {
             var x = table.Extents[part];
             var range = x.Input;
@@ -247,12 +243,10 @@ public sealed class LlamaCppEngine : IEngineModel
                     range = range.With(x.Expert[il]);
             }
 
-            if (p.OutputDevice < 0)
-                range = range.With(x.Output);
-            spans[part] = range.Length;
+            ranges[part] = p.OutputDevice < 0 ? range.With(x.Output) : range;
         }
 
-        return spans;
+        return ranges;
     }
 
     /// <summary>Host buffer of weights kept off the GPUs: mmap'd ("CPU_Mapped"), else pinned host memory of a GPU build.</summary>
@@ -279,12 +273,12 @@ public sealed class LlamaCppEngine : IEngineModel
 
     private static string BufferOf(string name, int layer, long elements, LlamaCppSettings s, LlamaCppVersion v, LlamaCppPlacement p)
     {
-        int d = p.TensorDevice(name, layer);
+        int d = p.TensorDevice(name, layer, out bool overridden);
         if (d >= 0)
             return s.SplitMode == "row" && p.Devices > 0 && layer >= 0 && elements > 1 && name.EndsWith(".weight", StringComparison.Ordinal) && !name.Contains("norm", StringComparison.Ordinal)
                 ? LlamaCppBuffers.Split(s.Backend)
                 : LlamaCppBuffers.Device(s.Backend, d);
-        return HostWeights(s, v, p, layer, p.MovedToHostByOverride(name, layer));
+        return HostWeights(s, v, p, layer, overridden);
     }
 
     private static void AddKv(List<MemoryItem> items, List<LlamaCppCache> caches, LlamaCppSettings s, LlamaCppVersion v, LlamaCppPlacement p)

@@ -54,8 +54,14 @@ internal sealed class LlamaCppPlacement
     public int OffloadedLayers => layerDevice.Count(d => d >= 0);
 
     /// <summary>Device of a tensor by name and layer: overrides first, the input layer on the CPU, else its layer's device.</summary>
-    public int TensorDevice(string name, int layer)
+    public int TensorDevice(string name, int layer) => TensorDevice(name, layer, out _);
+
+    /// <param name="name">The tensor's GGUF name.</param>
+    /// <param name="layer">Its block, or −1.</param>
+    /// <param name="overridden">The device comes from an --override-tensor pattern or --n-cpu-moe, not from the layer placement.</param>
+    public int TensorDevice(string name, int layer, out bool overridden)
     {
+        overridden = true;
         foreach (var (pattern, device) in overrides)
             if (pattern.IsMatch(name))
                 return device;
@@ -63,22 +69,13 @@ internal sealed class LlamaCppPlacement
         // "blk\.(i)\.ffn_(up|down|gate)_exps" = CPU for each i < N)
         if (layer >= 0 && layer < cpuMoeLayers && name.Contains("_exps", StringComparison.Ordinal))
             return -1;
+        overridden = false;
         if (layer < 0)
-            return name.StartsWith("token_embd", StringComparison.Ordinal) || name.StartsWith("position_embd", StringComparison.Ordinal)
-                || name.StartsWith("token_types", StringComparison.Ordinal) ? -1 : OutputDevice;
+            return LlamaCppTensorTable.IsInputLayer(name) ? -1 : OutputDevice;
         return LayerDevice(layer);
     }
 
     public bool HasOverrides => overrides.Length > 0 || cpuMoeLayers > 0;
-
-    /// <summary>An --override-tensor pattern (the first that matches) or --n-cpu-moe puts this tensor in host memory.</summary>
-    public bool MovedToHostByOverride(string name, int layer)
-    {
-        foreach (var (pattern, device) in overrides)
-            if (pattern.IsMatch(name))
-                return device < 0;
-        return layer >= 0 && layer < cpuMoeLayers && name.Contains("_exps", StringComparison.Ordinal);
-    }
 
     /// <summary>--override-tensor patterns are given (placement must look at tensor names).</summary>
     public bool HasRegexOverrides => overrides.Length > 0;

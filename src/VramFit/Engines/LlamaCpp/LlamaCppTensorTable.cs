@@ -26,41 +26,26 @@ internal sealed class LlamaCppTensorTable
         for (int part = 0; part < Parts; part++)
             Extents[part] = new FileExtents(layers);
         var next = new long[Parts];
-        foreach (var t in checkpoint.Tensors)
+        TensorExtent = new Extent[checkpoint.Tensors.Length];
+        for (int i = 0; i < checkpoint.Tensors.Length; i++)
         {
+            var t = checkpoint.Tensors[i];
             // where the data sits in its file: the GGUF offset, else back to back in list order padded to the
             // default general.alignment (32, gguf.c GGUF_DEFAULT_ALIGNMENT)
             long start = t.Offset >= 0 ? t.Offset : next[t.Part];
             long end = start + t.Bytes;
             next[t.Part] = Math.Max(next[t.Part], (end + 31) / 32 * 32);
+            TensorExtent[i] = new Extent(start, end);
             var x = Extents[t.Part];
-            if (t.Layer >= 0 && t.Layer < layers)
-            {
-                x.Layer[t.Layer] = x.Layer[t.Layer].With(start, end);
-                if (t.Name.Contains("_exps", StringComparison.Ordinal))
-                    x.Expert[t.Layer] = x.Expert[t.Layer].With(start, end);
-            }
-            else if (IsInput(t.Name))
-            {
-                x.Input = x.Input.With(start, end);
-            }
-            else
-            {
-                x.Output = x.Output.With(start, end);
-            }
-
-            TensorExtent[t] = new Extent(start, end);
-        }
-
-        foreach (var t in checkpoint.Tensors)
-        {
             bool vector = t.Elements > 0 && !t.Name.EndsWith(".weight", StringComparison.Ordinal) || t.Name.Contains("norm", StringComparison.Ordinal)
                 || t.Name.Contains("sinks", StringComparison.Ordinal);
             if (t.Layer >= 0 && t.Layer < layers)
             {
                 int il = t.Layer;
+                x.Layer[il] = x.Layer[il].With(start, end);
                 if (t.Name.Contains("_exps", StringComparison.Ordinal))
                 {
+                    x.Expert[il] = x.Expert[il].With(start, end);
                     ExpertBytes[il] += t.Bytes;
                     LargestExpert[il] = Math.Max(LargestExpert[il], t.Bytes);
                 }
@@ -74,14 +59,16 @@ internal sealed class LlamaCppTensorTable
                     LargestMatrix[il] = Math.Max(LargestMatrix[il], t.Bytes);
                 }
             }
-            else if (IsInput(t.Name))
+            else if (IsInputLayer(t.Name))
             {
+                x.Input = x.Input.With(start, end);
                 InputBytes += t.Bytes;
                 if (t.Name == "token_embd.weight")
                     TokenEmbeddingBytes = t.Bytes;
             }
             else
             {
+                x.Output = x.Output.With(start, end);
                 OutputBytes += t.Bytes;
                 LargestOutputMatrix = Math.Max(LargestOutputMatrix, vector ? 0 : t.Bytes);
                 HasOutputWeight |= t.Name == "output.weight";
@@ -89,7 +76,9 @@ internal sealed class LlamaCppTensorTable
         }
     }
 
-    private static bool IsInput(string name) =>
+    /// <summary>A tensor of llama.cpp's input layer (LLM_TENSOR_LAYER_INPUT: token, position and token-type embeddings),
+    /// which load_tensors always keeps in host memory.</summary>
+    public static bool IsInputLayer(string name) =>
         name.StartsWith("token_embd", StringComparison.Ordinal) || name.StartsWith("position_embd", StringComparison.Ordinal)
         || name.StartsWith("token_types", StringComparison.Ordinal);
 
@@ -131,8 +120,8 @@ internal sealed class LlamaCppTensorTable
     /// <summary>Per file: where the input layer, blocks, experts and output layer lie (for the mmap'd host buffers).</summary>
     internal FileExtents[] Extents { get; }
 
-    /// <summary>Each tensor's byte range in its file.</summary>
-    internal Dictionary<CheckpointTensor, Extent> TensorExtent { get; } = new(ReferenceEqualityComparer.Instance);
+    /// <summary>Each tensor's byte range in its file, in the checkpoint's tensor order.</summary>
+    internal Extent[] TensorExtent { get; }
 
     public static LlamaCppTensorTable For(Checkpoint checkpoint, int layers) =>
         Cache.GetValue(checkpoint, c => new LlamaCppTensorTable(c, layers));
