@@ -1,29 +1,18 @@
-namespace VramFit.Engines.LlamaCpp;
+using VramFit.Numerics;
 
-/// <summary>Element types of the compute tensors a reserve graph holds.</summary>
-internal enum GgmlTensorType : byte
-{
-    F32,
-    F16,
-    I32,
-    I64,
-}
+namespace VramFit.Engines.LlamaCpp;
 
 /// <summary>
 /// Type and extents of a tensor: what ggml_are_same_layout compares (ggml/src/ggml.c) when ggml-alloc decides whether
 /// a node may overwrite its parent. Compute tensors that own memory are contiguous, so the extents decide the strides.
 /// </summary>
-internal readonly record struct GgmlShape(GgmlTensorType Type, long Ne0, long Ne1 = 1, long Ne2 = 1, long Ne3 = 1)
+/// <remarks>Compute tensors are f32, f16, i32 or i64: one element per block.</remarks>
+internal readonly record struct GgmlShape(GgmlType Type, long Ne0, long Ne1 = 1, long Ne2 = 1, long Ne3 = 1)
 {
     public long Elements => Ne0 * Ne1 * Ne2 * Ne3;
 
     /// <summary>ggml_nbytes of a contiguous tensor.</summary>
-    public long Bytes => Elements * Type switch
-    {
-        GgmlTensorType.F16 => 2,
-        GgmlTensorType.I64 => 8,
-        _ => 4,
-    };
+    public long Bytes => Elements * GgmlTypes.Get(Type).TypeSize;
 }
 
 /// <summary>

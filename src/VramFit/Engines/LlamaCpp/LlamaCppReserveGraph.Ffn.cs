@@ -1,4 +1,5 @@
 using VramFit.Models;
+using VramFit.Numerics;
 
 namespace VramFit.Engines.LlamaCpp;
 
@@ -55,8 +56,8 @@ internal static partial class LlamaCppReserveGraph
             if (f.RouterScoreCorrectionBias)
                 selection = g.Op($"ffn_moe_probs_biased-{il}", Vec(nExp), true, probs);
             int probs3 = g.View(probs, new(F32, 1, nExp, t));
-            int argsort = g.Op($"ffn_moe_argsort-{il}", new(GgmlTensorType.I32, nExp, t), false, selection);
-            int topk = g.View(argsort, new(GgmlTensorType.I32, used, t));
+            int argsort = g.Op($"ffn_moe_argsort-{il}", new(GgmlType.I32, nExp, t), false, selection);
+            int topk = g.View(argsort, new(GgmlType.I32, used, t));
             int weights = g.Op($"ffn_moe_weights-{il}", new(F32, 1, used, t), false, probs3, topk);
             if (arch == Arch.GptOss)
             {

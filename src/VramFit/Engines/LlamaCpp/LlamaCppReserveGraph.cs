@@ -1,4 +1,5 @@
 using VramFit.Models;
+using VramFit.Numerics;
 
 namespace VramFit.Engines.LlamaCpp;
 
@@ -21,7 +22,7 @@ internal readonly record struct LlamaCppReserveShape(long Tokens, long FullCells
 /// </summary>
 internal static partial class LlamaCppReserveGraph
 {
-    private const GgmlTensorType F32 = GgmlTensorType.F32;
+    private const GgmlType F32 = GgmlType.F32;
 
     /// <summary>Whether the graph of this model can be built here (the architectures checked against real llama.cpp).</summary>
     public static bool Supports(ModelDescription model)
@@ -102,7 +103,7 @@ internal static partial class LlamaCppReserveGraph
         public GgmlGraph Build()
         {
             // llm_graph_context::build_inp_embd: the token ids, row-gathered from token_embd
-            int tokens = g.Input("inp_tokens", new(GgmlTensorType.I32, t));
+            int tokens = g.Input("inp_tokens", new(GgmlType.I32, t));
             int cur = g.Op("embd", Vec(e), false, tokens);
             // the gathered embeddings are a graph output (t_inp_embd, kept for embedding extraction): ggml-alloc
             // never frees them nor lets a node overwrite them — measured: without this every sweep case is one
@@ -111,7 +112,7 @@ internal static partial class LlamaCppReserveGraph
             if (arch == Arch.StarCoder)
             {
                 // learned absolute positions: a second gather, added to the token embeddings
-                pos = g.Input("inp_pos", new(GgmlTensorType.I32, t));
+                pos = g.Input("inp_pos", new(GgmlType.I32, t));
                 int posEmbd = g.Op("pos_embd", Vec(e), false, pos);
                 cur = g.Op("inpL", Vec(e), true, cur, posEmbd);
             }
@@ -146,9 +147,9 @@ internal static partial class LlamaCppReserveGraph
 
         private GgmlShape Vec(long rows) => new(F32, rows, t);
 
-        private int Pos() => pos >= 0 ? pos : pos = g.Input("inp_pos", new(GgmlTensorType.I32, t));
+        private int Pos() => pos >= 0 ? pos : pos = g.Input("inp_pos", new(GgmlType.I32, t));
 
-        private int OutIds() => outIds >= 0 ? outIds : outIds = g.Input("inp_out_ids", new(GgmlTensorType.I32, t));
+        private int OutIds() => outIds >= 0 ? outIds : outIds = g.Input("inp_out_ids", new(GgmlType.I32, t));
 
         /// <summary>build_norm: RMS_NORM (in place) or NORM (not in place), × weight, + bias.</summary>
         private int Norm(string name, int x, bool layerNorm, bool bias, string outName)
@@ -351,8 +352,8 @@ internal static partial class LlamaCppReserveGraph
             bool transposedV = !s.FlashAttention;
             if (c.KIdx < 0)
             {
-                c.KIdx = g.Input("k_idxs", new(GgmlTensorType.I64, t));
-                c.VIdx = g.Input("v_idxs", new(GgmlTensorType.I64, transposedV ? t * hk * dv : t));
+                c.KIdx = g.Input("k_idxs", new(GgmlType.I64, t));
+                c.VIdx = g.Input("v_idxs", new(GgmlType.I64, transposedV ? t * hk * dv : t));
             }
 
             int kRow = g.View(k, new(F32, g.Shape(k).Elements / t, t));
@@ -364,7 +365,7 @@ internal static partial class LlamaCppReserveGraph
                 vRow = g.View(vRow, new(F32, hk * dv * t));
             g.ExternalOp($"cache_v-{il}", new(F32, 1), vRow, c.VIdx);
             if (c.Mask < 0)
-                c.Mask = g.Input("kq_mask", new(s.FlashAttention ? GgmlTensorType.F16 : F32, nKv, t));
+                c.Mask = g.Input("kq_mask", new(s.FlashAttention ? GgmlType.F16 : F32, nKv, t));
             int qv = g.View(g.View(q, g.Shape(q)), g.Shape(q));
             if (s.FlashAttention)
             {

@@ -1,4 +1,5 @@
 using VramFit.Engines.LlamaCpp;
+using VramFit.Numerics;
 
 namespace VramFit.Tests.Engines.LlamaCpp;
 
@@ -8,8 +9,8 @@ namespace VramFit.Tests.Engines.LlamaCpp;
 /// </summary>
 public sealed class GgmlGraphAllocatorTests
 {
-    private static readonly GgmlShape Small = new(GgmlTensorType.F32, 16);      // 64 B
-    private static readonly GgmlShape Large = new(GgmlTensorType.F32, 32);      // 128 B
+    private static readonly GgmlShape Small = new(GgmlType.F32, 16);      // 64 B
+    private static readonly GgmlShape Large = new(GgmlType.F32, 32);      // 128 B
 
     private static (long Size, Dictionary<string, long> Offsets) Allocate(GgmlGraph g)
     {
@@ -67,8 +68,8 @@ public sealed class GgmlGraphAllocatorTests
     public void A_different_layout_blocks_in_place_reuse()
     {
         var g = new GgmlGraph();
-        int a = g.Input("a", new(GgmlTensorType.F32, 4, 4));
-        g.Op("b", new(GgmlTensorType.F32, 16), inplace: true, a);
+        int a = g.Input("a", new(GgmlType.F32, 4, 4));
+        g.Op("b", new(GgmlType.F32, 16), inplace: true, a);
 
         var (_, at) = Allocate(g);
 
@@ -79,11 +80,11 @@ public sealed class GgmlGraphAllocatorTests
     public void The_smallest_free_block_that_fits_wins_over_the_first()
     {
         var g = new GgmlGraph();
-        int a = g.Input("A", new(GgmlTensorType.F32, 24));   // 96 B @0
-        int b = g.Input("B", new(GgmlTensorType.F32, 8));    // 32 B @96
+        int a = g.Input("A", new(GgmlType.F32, 24));   // 96 B @0
+        int b = g.Input("B", new(GgmlType.F32, 8));    // 32 B @96
         int c = g.Input("C", Small);                         // 64 B @128
-        int d = g.Input("D", new(GgmlTensorType.F32, 8));    // 32 B @192
-        g.Op("n1", new(GgmlTensorType.F32, 8), false, a, c); // 32 B @224; frees A and C
+        int d = g.Input("D", new(GgmlType.F32, 8));    // 32 B @192
+        g.Op("n1", new(GgmlType.F32, 8), false, a, c); // 32 B @224; frees A and C
         g.Op("n2", Small, false, b, d);                      // free: [0, 96) and [128, 192)
 
         var (size, at) = Allocate(g);
@@ -145,8 +146,8 @@ public sealed class GgmlGraphAllocatorTests
     public void Sizes_round_up_to_the_alignment_and_the_peak_is_explained()
     {
         var g = new GgmlGraph();
-        int a = g.Input("a", new(GgmlTensorType.I32, 3));    // 12 B → 32
-        g.Op("b", new(GgmlTensorType.F32, 9), false, a);     // 36 B → 64
+        int a = g.Input("a", new(GgmlType.I32, 3));    // 12 B → 32
+        g.Op("b", new(GgmlType.F32, 9), false, a);     // 36 B → 64
 
         var allocation = new GgmlGraphAllocator(32).Allocate(g);
 
