@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using VramFit.Validation;
 
 namespace VramFit.Tests.Engines.LlamaCpp.Differential;
 
@@ -45,12 +46,12 @@ public sealed class SweepReport : IDisposable
         sb.AppendLine("prediction of a 1.19 MiB buffer can still show a 0.2 % error: that is the printed rounding).");
         sb.AppendLine();
         static bool Exact((double Printed, double Predicted) f) => Math.Abs(f.Printed - f.Predicted) <= 0.006;
-        static double Quantile(List<double> sorted, double q) => sorted.Count == 0 ? double.NaN : sorted[Math.Min(sorted.Count - 1, (int)Math.Ceiling(q * sorted.Count) - 1)];
         void Summary(string name, IReadOnlyList<Row> group)
         {
-            var errors = group.Select(r => Math.Abs(r.ComputeError) * 100).Order().ToList();
+            // the same median and nearest-rank p95 as `vramfit validate`
+            var errors = group.Select(r => Math.Abs(r.ComputeError) * 100).Order().ToArray();
             sb.Append(c, $"| {name} | {group.Count} | {group.Count(r => Exact(r.ModelBuffer))} | {group.Count(r => r.KvExact)} | {group.Count(r => Exact(r.Output))} | {group.Count(r => Exact(r.Compute))} | ");
-            sb.AppendLine(c, $"{Quantile(errors, 0.5):0.0} | {Quantile(errors, 0.95):0.0} | {errors[^1]:0.0} |");
+            sb.AppendLine(c, $"{ValidationReport.Median(errors):0.0} | {ValidationReport.Percentile(errors, 0.95):0.0} | {errors[^1]:0.0} |");
         }
 
         sb.AppendLine("## Summary");
