@@ -192,6 +192,15 @@ public sealed record AttentionSpec
     /// </summary>
     public bool GatedQuery { get; init; }
 
+    /// <summary>
+    /// Dimensions of each query/key head that RoPE rotates (head_dim × partial_rotary_factor; MLA: qk_rope_head_dim);
+    /// 0 when the layer has no rotary embedding or the source does not say.
+    /// </summary>
+    public int RotaryDims { get; init; }
+
+    /// <summary>RoPE base frequency (rope_theta, or rope_local_base_freq on Gemma-3's local layers); 0 when unknown.</summary>
+    public double RotaryBase { get; init; }
+
     /// <summary>True when the layer keeps per-token K/V (full, sliding window or MLA).</summary>
     public bool HasKvCache => Kind is AttentionKind.Full or AttentionKind.SlidingWindow or AttentionKind.Mla;
 

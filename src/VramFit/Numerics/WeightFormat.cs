@@ -171,6 +171,29 @@ public sealed record WeightFormat
         }
     }
 
+    /// <summary>
+    /// Bytes of the main tensor of a packed [output × input] matrix, without the scale, zero-point and index
+    /// tensors stored beside it (GPTQ/AWQ <c>qweight</c>, bitsandbytes' packed codes, the FP8/INT8/FP4 values);
+    /// ggml types keep their scales inside each block, so all of it.
+    /// </summary>
+    public long PackedMatrixPayloadBytes(long input, long output)
+    {
+        long n = input * output;
+        return Kind switch
+        {
+            WeightFormatKind.Dense => DenseBytes(n, DenseType),
+            WeightFormatKind.Fp8 or WeightFormatKind.Int8WeightOnly or WeightFormatKind.Int8SmoothQuant or WeightFormatKind.BnbInt8 => n,
+            WeightFormatKind.Gptq => CeilDiv(input * Bits, 32) * output * 4,
+            WeightFormatKind.Awq => input * CeilDiv(output * Bits, 32) * 4,
+            WeightFormatKind.BnbNf4 or WeightFormatKind.BnbFp4 or WeightFormatKind.Mxfp4 or WeightFormatKind.Nvfp4 => CeilDiv(n, 2),
+            _ => PackedMatrixBytes(input, output),
+        };
+    }
+
+    /// <summary>Bytes of the main tensor of <paramref name="tensor"/> (<see cref="PackedMatrixPayloadBytes"/>); all of it when unpacked.</summary>
+    public long PayloadBytes(in WeightTensor tensor) =>
+        Packs(tensor) ? tensor.Experts * PackedMatrixPayloadBytes(tensor.Columns, tensor.Rows) : Bytes(tensor);
+
     /// <summary>Effective bits per parameter of a [output × input] matrix under this scheme.</summary>
     public double BitsPerWeight(long input = 4096, long output = 4096) =>
         PackedMatrixBytes(input, output) * 8.0 / (input * output);

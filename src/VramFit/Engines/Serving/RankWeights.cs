@@ -4,6 +4,19 @@ using VramFit.Numerics;
 
 namespace VramFit.Engines.Serving;
 
+/// <summary>Which part of a rank's weights a tensor share belongs to (<see cref="RankWeights"/>).</summary>
+public enum RankPart
+{
+    Embedding,
+    OutputHead,
+    Blocks,
+    RoutedExperts,
+    Replicated,
+}
+
+/// <summary>One checkpoint tensor's share on a rank: the bytes of its slice and which part of the weights it belongs to.</summary>
+public readonly record struct RankTensor(WeightTensor Tensor, RankPart Part, long Bytes);
+
 /// <summary>
 /// Weight bytes held by one GPU rank of a TP × PP (× EP) layout, itemised: embedding, LM head, the blocks'
 /// sharded matrices, routed experts, and the parts every TP rank replicates (norms, routers, row-parallel
@@ -20,20 +33,56 @@ public readonly record struct RankWeights(long Embedding, long OutputHead, long 
     /// </summary>
     public static RankWeights For(ModelProfile profile, ParallelLayout layout, ShardingRules rules, int stage = 0)
     {
+        long embedding = 0, head = 0, blocks = 0, experts = 0, replicated = 0;
+        var (first, count) = StageLayers(profile.Model, layout, rules, stage);
+        foreach (var t in Tensors(profile, layout, rules, stage))
+        {
+            switch (t.Part)
+            {
+                case RankPart.Embedding: embedding += t.Bytes; break;
+                case RankPart.OutputHead: head += t.Bytes; break;
+                case RankPart.RoutedExperts: experts += t.Bytes; break;
+                case RankPart.Replicated: replicated += t.Bytes; break;
+                default: blocks += t.Bytes; break;
+            }
+        }
+
+        blocks += VisionEncoderBytes(profile, layout, stage);
+        return new RankWeights(embedding, head, blocks, experts, replicated, first, count);
+    }
+
+    /// <summary>
+    /// A multimodal checkpoint's vision encoder loads with the language model on the first stage, in the dense
+    /// dtype (quantization configs skip it: bitsandbytes llm_int8_skip_modules ["visual"], GPTQ/AWQ quantize the
+    /// LM only); vLLM shards its linear layers over TP like the LM's (Qwen2_5_VisionTransformer Column/RowParallelLinear).
+    /// </summary>
+    public static long VisionEncoderBytes(ModelProfile profile, ParallelLayout layout, int stage) =>
+        stage == 0 && profile.Model.VisionEncoderParameters > 0
+            ? CeilDiv(profile.Model.VisionEncoderParameters * (profile.Format.DenseType.Bits() / 8), layout.Tensor)
+            : 0;
+
+    /// <summary>The decoder layers [first, first + count) of pipeline stage <paramref name="stage"/>.</summary>
+    public static (int First, int Count) StageLayers(ModelDescription model, ParallelLayout layout, ShardingRules rules, int stage) =>
+        layout.StageLayers(rules.LoadNextN ? model.Layers.Length : model.RepeatingLayerCount, stage);
+
+    /// <summary>
+    /// Each tensor of the language model that the rank at <paramref name="stage"/> (TP rank 0) holds, with the
+    /// bytes of its share, in the order of the checkpoint's inventory (embedding, blocks, output).
+    /// </summary>
+    public static List<RankTensor> Tensors(ModelProfile profile, ParallelLayout layout, ShardingRules rules, int stage = 0)
+    {
         var model = profile.Model;
         var format = profile.Format;
         int tp = layout.Tensor;
-        int decodeLayers = rules.LoadNextN ? model.Layers.Length : model.RepeatingLayerCount;
-        var (first, count) = layout.StageLayers(decodeLayers, stage);
+        var (first, count) = StageLayers(model, layout, rules, stage);
         bool firstStage = stage == 0, lastStage = stage == layout.Pipeline - 1;
-
-        long embedding = 0, head = 0, blocks = 0, experts = 0, replicated = 0;
         long vocabRows = rules.VocabParallel
             ? RoundUp(model.VocabSize, Math.Max(1, rules.VocabPadding)) / tp
             : model.VocabSize;
         if (rules.VocabParallel && RoundUp(model.VocabSize, Math.Max(1, rules.VocabPadding)) % tp != 0)
             vocabRows++;
 
+        var shares = new List<RankTensor>(profile.Tensors.Length);
         foreach (var t in profile.Tensors)
         {
             if (t.Layer < 0)
@@ -41,21 +90,17 @@ public readonly record struct RankWeights(long Embedding, long OutputHead, long 
                 switch (t.Role)
                 {
                     case TensorRole.TokenEmbedding when firstStage:
-                        embedding += Scaled(format, t, vocabRows, model.VocabSize);
+                        shares.Add(new(t, RankPart.Embedding, Scaled(format, t, vocabRows, model.VocabSize)));
                         // Tied embeddings with PP > 1: the last stage has no embedding module and loads its own
                         // LM head from the embedding tensor (vLLM ParallelLMHead on the last PP rank).
                         break;
                     case TensorRole.TokenEmbedding when lastStage && model.TiedEmbeddings:
-                        head += Scaled(format, t, vocabRows, model.VocabSize);
-                        break;
                     case TensorRole.OutputHead or TensorRole.OutputBias when lastStage:
-                        head += Scaled(format, t, vocabRows, model.VocabSize);
+                        shares.Add(new(t, RankPart.OutputHead, Scaled(format, t, vocabRows, model.VocabSize)));
                         break;
                     case TensorRole.PositionEmbedding when firstStage:
-                        replicated += format.Bytes(t);
-                        break;
                     case TensorRole.Norm or TensorRole.Bias or TensorRole.Other when lastStage:
-                        replicated += format.Bytes(t);
+                        shares.Add(new(t, RankPart.Replicated, format.Bytes(t)));
                         break;
                 }
 
@@ -65,30 +110,16 @@ public readonly record struct RankWeights(long Embedding, long OutputHead, long 
             if (t.Layer < first || t.Layer >= first + count)
                 continue;
             var layer = model.Layers[t.Layer];
-            switch (Split(t, layer, tp))
+            shares.Add(Split(t, layer, tp) switch
             {
-                case Placement.Replicated:
-                    replicated += format.Bytes(t);
-                    break;
-                case Placement.Experts:
-                    experts += ExpertBytes(format, t, layer.Mlp, layout, rules, model.HiddenSize);
-                    break;
-                case Placement.Heads:
-                    blocks += HeadShardBytes(format, t, layer.Attention, tp);
-                    break;
-                default:
-                    blocks += CeilDiv(format.Bytes(t), tp);
-                    break;
-            }
+                Placement.Replicated => new(t, RankPart.Replicated, format.Bytes(t)),
+                Placement.Experts => new(t, RankPart.RoutedExperts, ExpertBytes(format, t, layer.Mlp, layout, rules, model.HiddenSize)),
+                Placement.Heads => new(t, RankPart.Blocks, HeadShardBytes(format, t, layer.Attention, tp)),
+                _ => new(t, RankPart.Blocks, CeilDiv(format.Bytes(t), tp)),
+            });
         }
 
-        // A multimodal checkpoint's vision encoder loads with the language model on the first stage, in the dense
-        // dtype (quantization configs skip it: bitsandbytes llm_int8_skip_modules ["visual"], GPTQ/AWQ quantize the
-        // LM only); vLLM shards its linear layers over TP like the LM's (Qwen2_5_VisionTransformer Column/RowParallelLinear).
-        if (firstStage && model.VisionEncoderParameters > 0)
-            blocks += CeilDiv(model.VisionEncoderParameters * (format.DenseType.Bits() / 8), tp);
-
-        return new RankWeights(embedding, head, blocks, experts, replicated, first, count);
+        return shares;
     }
 
     private enum Placement
@@ -101,8 +132,6 @@ public readonly record struct RankWeights(long Embedding, long OutputHead, long 
 
     private static Placement Split(in WeightTensor t, LayerSpec layer, int tp)
     {
-        if (tp == 1)
-            return t.IsRoutedExpert ? Placement.Experts : Placement.Replicated;
         return t.Role switch
         {
             TensorRole.AttentionQuery or TensorRole.AttentionKey or TensorRole.AttentionValue or TensorRole.AttentionQkv

@@ -16,6 +16,8 @@ public static class ServingProfiles
 
     private static readonly ConditionalWeakTable<ModelProfile, ConcurrentDictionary<(ParallelLayout, ShardingRules, int), RankWeights>> Shards = new();
 
+    private static readonly ConditionalWeakTable<ModelProfile, ConcurrentDictionary<(ParallelLayout, ShardingRules, int, int), TorchWeights>> TorchShards = new();
+
     public static ModelProfile Get(ModelDescription model, WeightFormat format) =>
         Cache.GetValue(model, _ => new ConcurrentDictionary<WeightFormat, ModelProfile>())
             .GetOrAdd(format, f => ModelProfile.Create(model, f));
@@ -24,4 +26,9 @@ public static class ServingProfiles
     public static RankWeights Weights(ModelProfile profile, ParallelLayout layout, ShardingRules rules, int stage = 0) =>
         Shards.GetValue(profile, _ => new ConcurrentDictionary<(ParallelLayout, ShardingRules, int), RankWeights>())
             .GetOrAdd((layout, rules, stage), key => RankWeights.For(profile, key.Item1, key.Item2, key.Item3));
+
+    /// <summary>The cached <see cref="Serving.TorchWeights"/> of a stage (one allocator simulation per layout).</summary>
+    public static TorchWeights TorchWeights(ModelProfile profile, ParallelLayout layout, ShardingRules rules, int stage, int bufferDtypeBytes) =>
+        TorchShards.GetValue(profile, _ => new ConcurrentDictionary<(ParallelLayout, ShardingRules, int, int), TorchWeights>())
+            .GetOrAdd((layout, rules, stage, bufferDtypeBytes), key => Serving.TorchWeights.For(profile, key.Item1, key.Item2, key.Item3, key.Item4));
 }

@@ -55,7 +55,11 @@ public sealed class VllmEngine : IEngineModel
             var w = ServingProfiles.Weights(profile, layout, rules, stage);
             long offloaded = Math.Min(s.CpuOffloadBytes, w.Total);
             long lora = s.LoraRank > 0 ? VllmLora.Bytes(model, layout, w.FirstLayer, w.LayerCount, s.LoraRank, s.MaxLoras, dtypeBytes) : 0;
-            long weights = w.Total - offloaded + lora;
+            // "Model loading took" is torch.cuda.memory_allocated(): the tensors, the rotary tables and the caching
+            // allocator's block rounding
+            var torchWeights = ServingProfiles.TorchWeights(profile, layout, rules, stage, dtypeBytes);
+            long rounding = torchWeights.RoundingBytes, rotary = torchWeights.RotaryCacheBytes;
+            long weights = w.Total + rotary + rounding - offloaded + lora;
             long nonTorch = VllmMemoryProfiler.NonTorchBytes(s.Version, layout.Tensor, deployment.Gpu);
             bool last = stage == layout.Pipeline - 1;
             var peak = VllmProfileRun.Measure(model, s, dtypeBytes, w.FirstLayer, w.LayerCount, last, driverRank: true);
@@ -76,6 +80,14 @@ public sealed class VllmEngine : IEngineModel
                 weightItem = weightItem with { Children = weightItem.Children.Add(ServingItems.Item("LoRA slots", MemoryCategory.Weights, lora, device,
                     "max_loras × Σ linear layers (rank × in + out × rank), sharded like the layer", "vLLM vllm/lora/layers *_stacked buffers",
                     new FormulaInput("max_lora_rank", s.LoraRank), new FormulaInput("max_loras", s.MaxLoras))) };
+            if (rotary > 0)
+                weightItem = weightItem with { Children = weightItem.Children.Add(ServingItems.Item("rotary cos/sin table", MemoryCategory.Weights, rotary, device,
+                    "max_position_embeddings × rotary dims × dtype bytes, per distinct (dims, base)", "vLLM rotary_embedding.py get_rope (cached) / _compute_cos_sin_cache",
+                    new FormulaInput("max_position_embeddings", model.MaxContext), new FormulaInput("dtype bytes", dtypeBytes))) };
+            if (rounding > 0)
+                weightItem = weightItem with { Children = weightItem.Children.Add(ServingItems.Item("caching-allocator rounding", MemoryCategory.Weights, rounding, device,
+                    "Σ parameters (block rounded to 512 B; a segment tail of ≤ 1 MiB stays in the block) − tensor bytes",
+                    "PyTorch c10/cuda/CUDACachingAllocator.cpp round_size / get_allocation_size / should_split")) };
             if (offloaded > 0)
                 weightItem = weightItem with { Children = weightItem.Children.Add(ServingItems.Item("offloaded to CPU (cpu_offload_gb)", MemoryCategory.Weights, -offloaded, device,
                     "weights streamed from pinned host memory each forward", "vLLM model_executor/models/utils.py maybe_offload_to_cpu")) };

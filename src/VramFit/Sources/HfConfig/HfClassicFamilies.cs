@@ -17,7 +17,8 @@ internal static class HfClassicFamilies
         int hidden = c.RequireInt("n_embd", "hidden_size");
         var layer = new LayerSpec
         {
-            Attention = HfDecoder.Attention(c, HfLayerType.Full, 0, qkvBias: true, outputBias: true) with { FusedQkv = true },
+            // learned absolute positions, no RoPE
+            Attention = HfDecoder.Attention(c, HfLayerType.Full, 0, qkvBias: true, outputBias: true) with { FusedQkv = true, RotaryDims = 0, RotaryBase = 0 },
             Mlp = HfDecoder.DenseMlp(c, bias: true, gated: false, ffn: c.Int("n_inner") ?? 4 * hidden),
             NormBias = true,
         };
@@ -68,6 +69,9 @@ internal static class HfClassicFamilies
             QkvBias = bias,
             OutputBias = bias,
             FusedQkv = true,
+            // Falcon-RW uses ALiBi (alibi: true) instead of rotary embeddings
+            RotaryDims = c.Bool("alibi") ?? false ? 0 : c.Int("head_dim") ?? hidden / heads,
+            RotaryBase = c.Bool("alibi") ?? false ? 0 : c.Double("rope_theta") ?? 10000,
         };
         var layer = new LayerSpec
         {

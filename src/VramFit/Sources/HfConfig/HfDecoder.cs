@@ -23,6 +23,9 @@ internal static class HfDecoder
             throw c.Missing("sliding_window");
         return new AttentionSpec
         {
+            RotaryDims = RotaryDims(c, headDim),
+            // Gemma-3's local layers rotate with their own base (rope_local_base_freq, transformers Gemma3TextConfig)
+            RotaryBase = (sliding ? c.Double("rope_local_base_freq") : null) ?? c.Double("rope_theta") ?? 10000,
             Kind = sliding ? AttentionKind.SlidingWindow : AttentionKind.Full,
             HeadCount = heads,
             KvHeadCount = kvHeads,
@@ -34,6 +37,13 @@ internal static class HfDecoder
             QkNorm = qkNorm,
         };
     }
+
+    /// <summary>
+    /// Head dimensions RoPE rotates: <c>rotary_dim</c> when given (GPT-J, CodeGen), else head_dim ×
+    /// <c>partial_rotary_factor</c> (Phi, StableLM, Qwen3-Next) or × <c>rotary_pct</c> (GPT-NeoX), else all of them.
+    /// </summary>
+    public static int RotaryDims(HfConfig c, int headDim) =>
+        c.Int("rotary_dim") ?? (int)(headDim * (c.Double("partial_rotary_factor") ?? c.Double("rotary_pct") ?? 1.0));
 
     /// <summary>A gated (SwiGLU / GeGLU) dense MLP of <c>intermediate_size</c>.</summary>
     public static MlpSpec DenseMlp(HfConfig c, bool bias = false, bool gated = true, int? ffn = null) =>

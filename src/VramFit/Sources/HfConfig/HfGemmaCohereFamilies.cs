@@ -45,7 +45,7 @@ internal static class HfGemmaCohereFamilies
         var c = root.Text.WithDefaults(
             ("vocab_size", 262_208), ("hidden_size", 2304), ("intermediate_size", 9216), ("num_hidden_layers", 26),
             ("num_attention_heads", 8), ("num_key_value_heads", 4), ("head_dim", 256),
-            ("max_position_embeddings", 131_072), ("sliding_window", 4096));
+            ("max_position_embeddings", 131_072), ("sliding_window", 4096), ("rope_theta", 1_000_000), ("rope_local_base_freq", 10_000));
         int n = c.RequireInt("num_hidden_layers");
         int window = c.RequireInt("sliding_window");
         var types = HfLayerPattern.Read(c, n, HfLayerPattern.EveryNthFull(c.Int("sliding_window_pattern") ?? 6, HfLayerType.Sliding));

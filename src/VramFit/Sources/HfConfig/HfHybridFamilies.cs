@@ -34,7 +34,8 @@ internal static class HfHybridFamilies
                 InnerNorms = true,
             },
         };
-        var attention = HfDecoder.Attention(c, HfLayerType.Full, 0);
+        // Jamba's attention layers have no positional encoding (the Mamba layers carry position)
+        var attention = HfDecoder.Attention(c, HfLayerType.Full, 0) with { RotaryDims = 0, RotaryBase = 0 };
         int experts = c.Int("num_experts") ?? 16;
         var moe = new MlpSpec
         {

@@ -23,6 +23,8 @@ internal static class HfMoEFamilies
             Kind = AttentionKind.Mla,
             HeadCount = heads,
             KvHeadCount = heads,
+            RotaryDims = c.RequireInt("qk_rope_head_dim"),
+            RotaryBase = c.Double("rope_theta") ?? 10000,
             Mla = new MlaSpec
             {
                 QLoraRank = c.Int("q_lora_rank") ?? 0,

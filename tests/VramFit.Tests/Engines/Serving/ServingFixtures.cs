@@ -12,7 +12,8 @@ internal static class ServingFixtures
 {
     public static LayerSpec Dense(int heads, int kvHeads, int headDim, int ffn, bool qkvBias = false, AttentionKind kind = AttentionKind.Full, int window = 0, QkNormKind qkNorm = QkNormKind.None, bool fused = false) => new()
     {
-        Attention = new AttentionSpec { Kind = kind, HeadCount = heads, KvHeadCount = kvHeads, KeyHeadDim = headDim, ValueHeadDim = headDim, QkvBias = qkvBias, SlidingWindow = window, QkNorm = qkNorm, FusedQkv = fused },
+        // every model here rotates whole heads with RoPE (their config.json has no partial_rotary_factor)
+        Attention = new AttentionSpec { Kind = kind, HeadCount = heads, KvHeadCount = kvHeads, KeyHeadDim = headDim, ValueHeadDim = headDim, QkvBias = qkvBias, SlidingWindow = window, QkNorm = qkNorm, FusedQkv = fused, RotaryDims = headDim, RotaryBase = 10000 },
         Mlp = new MlpSpec { Kind = MlpKind.Dense, FfnSize = ffn },
     };
 

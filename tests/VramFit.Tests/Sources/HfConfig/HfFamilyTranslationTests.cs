@@ -33,6 +33,30 @@ public class HfFamilyTranslationTests
     }
 
     [Fact]
+    public void Rotary_dims_follow_the_partial_factor_of_each_family()
+    {
+        // GPT-NeoX rotary_pct 0.25 of head_dim 256; Qwen3-Next partial_rotary_factor 0.25 of 256; Llama whole heads
+        Assert.All(Catalog("EleutherAI/pythia-1b").Layers, l => Assert.Equal(64, l.Attention.RotaryDims));
+        Assert.All(Catalog("Qwen/Qwen3-Next-80B-A3B-Instruct").Layers.Where(l => l.Attention.Kind == AttentionKind.Full),
+            l => Assert.Equal(64, l.Attention.RotaryDims));
+        Assert.All(Catalog("meta-llama/Llama-3.1-8B").Layers, l => Assert.Equal(128, l.Attention.RotaryDims));
+        // MLA rotates qk_rope_head_dim only; GPT-2 has learned positions and Jamba's attention no positions at all
+        Assert.All(Catalog("deepseek-ai/DeepSeek-V3").Layers, l => Assert.Equal(64, l.Attention.RotaryDims));
+        Assert.All(Catalog("openai-community/gpt2").Layers, l => Assert.Equal(0, l.Attention.RotaryDims));
+        Assert.All(Catalog("ai21labs/Jamba-v0.1").Layers, l => Assert.Equal(0, l.Attention.RotaryDims));
+    }
+
+    [Fact]
+    public void Gemma3_local_layers_rotate_with_their_own_base()
+    {
+        // transformers Gemma3TextConfig defaults: rope_theta 1e6 (global), rope_local_base_freq 1e4 (sliding)
+        var m = Catalog("google/gemma-3-27b-it");
+        Assert.Equal(2, m.Layers.Select(l => (l.Attention.RotaryDims, l.Attention.RotaryBase)).Distinct().Count());
+        Assert.Equal(10_000, m.Layers[0].Attention.RotaryBase);
+        Assert.Equal(1_000_000, m.Layers[5].Attention.RotaryBase);
+    }
+
+    [Fact]
     public void Gemma3_multimodal_text_config_takes_transformers_defaults()
     {
         var m = Catalog("google/gemma-3-4b-it");
