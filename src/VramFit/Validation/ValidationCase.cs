@@ -10,6 +10,12 @@ public sealed record CaseGpu(string? Name, int? Count, long? TotalMib)
     /// <summary>Free memory at start-up as the engine reported it, when known.</summary>
     public long? FreeMib { get; init; }
 
+    /// <summary>
+    /// <see cref="FreeMib"/> was read after the engine's own start-up had taken its CUDA context and communication
+    /// buffers (SGLang's "avail mem" at "Load weight begin"), not before the engine started.
+    /// </summary>
+    public bool FreeAfterEngineInit { get; init; }
+
     /// <summary>The engine's GPU backend as the log names it ("CUDA", "Vulkan", "SYCL", "Metal").</summary>
     public string? Backend { get; init; }
 }

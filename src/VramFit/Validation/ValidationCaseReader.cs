@@ -73,6 +73,7 @@ public static class ValidationCaseReader
                     ? new CaseGpu(Str(g, "name"), Long(g, "count") is { } c ? (int)c : null, Long(g, "total_mib"))
                     {
                         FreeMib = Long(g, "free_mib") ?? AvailableBeforeWeightsMib(root),
+                        FreeAfterEngineInit = Long(g, "free_mib") is null && AvailableBeforeWeightsMib(root) is not null,
                         Backend = Str(g, "backend"),
                     }
                     : null,

@@ -141,4 +141,19 @@ public sealed class ValidationModelSourceTests : IDisposable
         // token_embd 128256 × 4096 in q4_K: 281.81 MiB
         Assert.Equal(281.81, result.Figures[0].Predicted!.Value, 1);
     }
+
+    [Fact]
+    public void SGLangs_memory_before_loading_is_read_after_its_own_start_up()
+    {
+        // "avail mem=21.63 GB" at "Load weight begin": SGLang's context and NCCL buffers are already out of it, so
+        // the pool uses 21.63 GiB as its "before" reading; an unnamed PCIe GPU at TP 4 runs no custom all-reduce
+        const string line = """{"id":"s","engine":"sglang","gpu":{"count":4},"model":{"hf_id":"Qwen/QwQ-32B"},"params":{"tp_size":4,"context_length":131072},"observed":{"max_total_num_tokens":46611},"observed_extra":{"avail_before_weights_gib":21.63}}""";
+        var c = ValidationCaseReader.ParseLine(line);
+        Assert.True(c.Gpu!.FreeAfterEngineInit);
+        Assert.Equal((long)Math.Round(21.63 * 1024), c.Gpu.FreeMib);
+        var result = ValidationRunner.RunCase(c);
+        Assert.Equal(CaseResult.Ok, result.Status);
+        Assert.InRange(result.Figures[0].Predicted!.Value, 46611 * 0.97, 46611 * 1.03);
+        Assert.False(ValidationCaseReader.ParseLine("""{"id":"s","engine":"sglang","gpu":{"count":1,"free_mib":20000},"observed_extra":{"avail_before_weights_gib":19}}""").Gpu!.FreeAfterEngineInit);
+    }
 }

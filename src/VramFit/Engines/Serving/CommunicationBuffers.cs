@@ -43,10 +43,20 @@ public static class CommunicationBuffers
         return channels * 2L * NcclBytesPerChannelPeer;
     }
 
+    /// <summary>
+    /// Whether the custom all-reduce (and its <see cref="CustomAllReduceBytes"/>) is set up for a TP group of
+    /// <paramref name="ranks"/>: only for 2, 4, 6 or 8 ranks, and beyond two ranks only when every pair is linked by
+    /// NVLink ("Custom allreduce is disabled because it's not supported on more than two PCIe-only GPUs";
+    /// vLLM and SGLang custom_all_reduce.py <c>_SUPPORTED_WORLD_SIZES</c>, <c>full_nvlink</c> check).
+    /// </summary>
+    public static bool CustomAllReduce(int ranks, Accelerator gpu) =>
+        ranks is 2 or 4 or 6 or 8 && (ranks == 2 || HasNvLink(gpu));
+
+    private static bool HasNvLink(Accelerator gpu) => (gpu.Interconnect ?? "").Contains("NVLink", StringComparison.OrdinalIgnoreCase);
+
     private static int Channels(Accelerator gpu)
     {
-        var link = gpu.Interconnect ?? "";
-        if (!link.Contains("NVLink", StringComparison.OrdinalIgnoreCase))
+        if (!HasNvLink(gpu))
             return 4;
         return double.TryParse(gpu.ComputeCapability, System.Globalization.NumberStyles.Float,
             System.Globalization.CultureInfo.InvariantCulture, out var cc) && cc >= 9.0 ? 32 : 16;

@@ -51,15 +51,19 @@ public sealed class SglangEngine : IEngineModel
         var gpu = request.Deployment.Gpu;
         long free0 = request.Deployment.UsableBytesPerGpu;
         // memory free when SGLang takes its "before loading" reading: after the CUDA context and torch.distributed (NCCL) init
-        long before = free0 - CommunicationBuffers.CudaContextBytes - CommunicationBuffers.NcclBytes(tp, gpu)
-            - (tp > 1 ? CommunicationBuffers.CustomAllReduceBytes : 0);
+        long before = free0 - InitOverheadBytes(tp, gpu);
+        var dtypeBytes = dtype.Bits() / 8;
 
         var devices = ImmutableArray.CreateBuilder<DeviceMemory>();
         long minTokens = long.MaxValue, stage0Weights = 0, kPerToken0 = 0, vPerToken0 = 0, cellSize0 = 0, rest0 = 0;
         for (int stage = 0; stage < layout.Pipeline; stage++)
         {
             var w = ServingProfiles.Weights(profile, layout, ShardingRules.Vllm, stage);
-            long after = before - w.Total;
+            // SGLang's "weight load" figure is the drop in free device memory (get_available_gpu_memory after
+            // empty_cache): the caching allocator's segments behind the parameters and rotary tables, not their bytes
+            var torchWeights = ServingProfiles.TorchWeights(profile, layout, ShardingRules.Vllm, stage, dtypeBytes);
+            long loaded = torchWeights.ReservedBytes;
+            long after = before - loaded;
             long rest = after - (long)(before * (1 - fraction));
             var layers = KvLayerSpec.ForStage(model, tp, kvDtype, w.FirstLayer, w.LayerCount, 4);
             long cell = 0, kBytes = 0;
@@ -79,9 +83,17 @@ public sealed class SglangEngine : IEngineModel
                 tokens = Math.Min(tokens, s.GetLong("max_total_tokens", 0, 1, long.MaxValue));
             minTokens = Math.Min(minTokens, tokens);
             if (stage == 0)
-                (stage0Weights, kPerToken0, vPerToken0, cellSize0, rest0) = (w.Total, kBytes, cell - kBytes, cell, rest);
+                (stage0Weights, kPerToken0, vPerToken0, cellSize0, rest0) = (loaded, kBytes, cell - kBytes, cell, rest);
 
             string device = tp == 1 ? $"GPU{stage}" : $"GPU{stage * tp}-{stage * tp + tp - 1}";
+            var weightItem = ServingItems.Weights(w, device, profile.Format.Name, "SGLang model loader (avail mem before − after loading), per TP rank");
+            weightItem = weightItem with
+            {
+                Bytes = loaded,
+                Children = weightItem.Children.Add(ServingItems.Item("rotary cos/sin tables + caching-allocator segments", MemoryCategory.Weights,
+                    loaded - w.Total, device, "segments reserved behind the parameters (own segment rounded up to 2 MiB; 20 MiB segments shared by 1–10 MiB tensors) + rotary tables − tensor bytes",
+                    "PyTorch c10/cuda/CUDACachingAllocator.cpp get_allocation_size; SGLang model_runner.py load_model")),
+            };
             long capacity = gpu.MemoryBytes;
             devices.Add(new DeviceMemory
             {
@@ -89,7 +101,7 @@ public sealed class SglangEngine : IEngineModel
                 CapacityBytes = capacity,
                 Items =
                 [
-                    ServingItems.Weights(w, device, profile.Format.Name, "SGLang model loader, per TP rank"),
+                    weightItem,
                     ServingItems.Item("CUDA context + NCCL buffers", MemoryCategory.Overhead, free0 - before, device,
                         "context + NCCL channels (TP > 1) + custom all-reduce", "SGLang init_torch_distributed",
                         new FormulaInput("tp_size", tp)),
@@ -148,6 +160,14 @@ public sealed class SglangEngine : IEngineModel
             LaunchCommand = Launch(model, tp, layout, fraction, contextLength, s),
         };
     }
+
+    /// <summary>
+    /// Device memory SGLang's process holds before it reads "avail mem" at "Load weight begin": the CUDA context,
+    /// NCCL's buffers and the custom all-reduce buffers (model_runner.py init_torch_distributed).
+    /// </summary>
+    public static long InitOverheadBytes(int tp, Hardware.Accelerator gpu) =>
+        CommunicationBuffers.CudaContextBytes + CommunicationBuffers.NcclBytes(tp, gpu)
+        + (CommunicationBuffers.CustomAllReduce(tp, gpu) ? CommunicationBuffers.CustomAllReduceBytes : 0);
 
     /// <summary>
     /// Default mem_fraction_static by TP size (python/sglang/srt/server_args.py __post_init__, 0.3–0.4 series):

@@ -56,7 +56,7 @@ public static class VllmMemoryProfiler
         if (charge == VllmNonTorchCharge.None)
             return 0;
         long bytes = CommunicationBuffers.KernelModulesBytes + CommunicationBuffers.NcclBytes(tensorParallel, gpu);
-        if (tensorParallel > 1 && version.AtLeast(3, 0))
+        if (version.AtLeast(3, 0) && CommunicationBuffers.CustomAllReduce(tensorParallel, gpu))
             bytes += CommunicationBuffers.CustomAllReduceBytes;
         if (charge == VllmNonTorchCharge.DeviceWide)
             bytes += CommunicationBuffers.CudaContextBytes;

@@ -27,6 +27,26 @@ public class RankWeightsTests
         Assert.Equal(128256L * 4096 * 2, w.OutputHead);
     }
 
+    [Fact]
+    public void At_one_rank_the_matrices_count_as_blocks_and_only_norms_as_replicated()
+    {
+        var w = RankWeights.For(ModelProfile.Create(Llama), new ParallelLayout(), ShardingRules.Vllm);
+        Assert.Equal(LlamaNormBytes, w.Replicated);
+        Assert.Equal(Llama8BBytes - LlamaNormBytes - 2 * 128256L * 4096 * 2, w.Blocks);
+    }
+
+    [Fact]
+    public void Custom_all_reduce_runs_on_two_ranks_or_on_NVLink_up_to_eight()
+    {
+        var pcie = ServingFixtures.Gpu("24GB PCIe GPU", 24576, "PCIe 4.0 x16", "8.6");
+        Assert.False(CommunicationBuffers.CustomAllReduce(1, pcie));
+        Assert.True(CommunicationBuffers.CustomAllReduce(2, pcie));
+        Assert.False(CommunicationBuffers.CustomAllReduce(4, pcie));
+        Assert.True(CommunicationBuffers.CustomAllReduce(8, ServingFixtures.H100));
+        Assert.False(CommunicationBuffers.CustomAllReduce(3, ServingFixtures.H100));
+        Assert.False(CommunicationBuffers.CustomAllReduce(16, ServingFixtures.H100));
+    }
+
     [Theory]
     [InlineData(2)]
     [InlineData(4)]

@@ -12,8 +12,18 @@ public class SglangEngineTests(Xunit.Abstractions.ITestOutputHelper output)
     private const long GiB = 1L << 30;
     private static readonly SglangEngine Engine = new();
 
-    private static long Overhead(int tp, Accelerator gpu) => CommunicationBuffers.CudaContextBytes + CommunicationBuffers.NcclBytes(tp, gpu)
-        + (tp > 1 ? CommunicationBuffers.CustomAllReduceBytes : 0);
+    private static long Overhead(int tp, Accelerator gpu) => SglangEngine.InitOverheadBytes(tp, gpu);
+
+    [Fact]
+    public void Init_overhead_drops_the_custom_all_reduce_beyond_two_PCIe_GPUs()
+    {
+        var pcie = ServingFixtures.Gpu("24GB PCIe GPU", 24576, "PCIe 4.0 x16", "8.6");
+        long context = CommunicationBuffers.CudaContextBytes;
+        Assert.Equal(context, SglangEngine.InitOverheadBytes(1, pcie));
+        Assert.Equal(context + CommunicationBuffers.NcclBytes(2, pcie) + CommunicationBuffers.CustomAllReduceBytes, SglangEngine.InitOverheadBytes(2, pcie));
+        Assert.Equal(context + CommunicationBuffers.NcclBytes(4, pcie), SglangEngine.InitOverheadBytes(4, pcie));
+        Assert.Equal(context + CommunicationBuffers.NcclBytes(4, ServingFixtures.H100) + CommunicationBuffers.CustomAllReduceBytes, SglangEngine.InitOverheadBytes(4, ServingFixtures.H100));
+    }
 
     [Theory]
     [InlineData(1, 0.88)]
@@ -27,12 +37,17 @@ public class SglangEngineTests(Xunit.Abstractions.ITestOutputHelper output)
     [Fact]
     public void Pool_by_hand_for_Llama_3_1_8B()
     {
-        // before = 70 GiB free after context; weights 16,060,522,496 B; rest = after − before × (1 − 0.88)
+        // before = 70 GiB free after context; rest = after − before × (1 − 0.88). Loading takes the segments behind
+        // the tensors (16,060,522,496 B, every matrix a whole number of 2 MiB) with the 65 norms (8 KiB each) in one
+        // 2 MiB small-pool segment, the 32 MiB rotary table (131072 × 128 × bf16), and 16 MiB left free in the
+        // 64 MiB segment of its fp32 temporary, which layer 1's 48 MiB qkv_proj reuses.
         var gpu = ServingFixtures.H100;
         long before = 70 * GiB;
         var r = Engine.Estimate(new EstimateRequest(ServingFixtures.Llama31_8B(), new Deployment(gpu, 1, freeBytesPerGpu: before + Overhead(1, gpu)),
             new Workload(), new EngineSettings([new("context_length", "8192")])));
-        long rest = before - 16_060_522_496L - (long)(before * (1 - 0.88));
+        long loaded = 16_060_522_496L - 65 * 8192 + (2L << 20) + (32L << 20) + (16L << 20);
+        Assert.Equal(Math.Round(loaded / (double)GiB, 2), r.PrintedFigures["weights_gib"]);
+        long rest = before - loaded - (long)(before * (1 - 0.88));
         long cell = 8L * 128 * 32 * 2 * 2;                       // kv heads × head_dim × layers × (K, V) × 2 B
         Assert.Equal(rest / cell, r.Capacity!.KvCacheTokens);
         Assert.Equal(Math.Round((rest / cell + 1) * cell / 2.0 / GiB, 2), r.PrintedFigures["k_gib"]);
@@ -58,15 +73,16 @@ public class SglangEngineTests(Xunit.Abstractions.ITestOutputHelper output)
     {
         // sglang-qwq-32b-tp4-4x24gb-pcie: 21.63 GiB free before loading per rank, default fraction 0.85;
         // logged 46,611 tokens, K 1.42 GiB, V 1.42 GiB, weights 15.54 GiB. The weights SGLang logs are the drop in
-        // free memory during loading (15.54) where the tensors are 15.26 GiB; that 0.28 GiB lands in the pool.
+        // free memory during loading (15.54) where the tensors are 15.26 GiB: the caching allocator's segments and
+        // the rotary table explain 0.23 GiB of it; the rest (non-torch growth while loading) lands in the pool.
         var gpu = ServingFixtures.Gpu("24GB PCIe GPU", 24576, "PCIe 4.0 x16", "8.6");
         var r = Engine.Estimate(new EstimateRequest(ServingFixtures.QwQ32B(), new Deployment(gpu, 4, freeBytesPerGpu: (long)(21.63 * GiB) + Overhead(4, gpu)),
             new Workload(), new EngineSettings([new("tp_size", "4"), new("dtype", "bfloat16"), new("context_length", "131072"), new("chunked_prefill_size", "2048"), new("max_prefill_tokens", "16384")])));
         output.WriteLine($"tokens {r.PrintedFigures["max_total_num_tokens"]} k {r.PrintedFigures["k_gib"]} weights {r.PrintedFigures["weights_gib"]}");
-        Assert.InRange(r.PrintedFigures["max_total_num_tokens"], 46611 * 0.97, 46611 * 1.12);
-        Assert.InRange(r.PrintedFigures["k_gib"], 1.42 * 0.97, 1.42 * 1.12);
+        Assert.InRange(r.PrintedFigures["max_total_num_tokens"], 46611 * 0.97, 46611 * 1.03);
+        Assert.InRange(r.PrintedFigures["k_gib"], 1.42 * 0.97, 1.42 * 1.03);
         Assert.Equal(r.PrintedFigures["k_gib"], r.PrintedFigures["v_gib"]);
-        Assert.InRange(r.PrintedFigures["weights_gib"], 15.54 * 0.97, 15.54);
+        Assert.InRange(r.PrintedFigures["weights_gib"], 15.54 * 0.99, 15.54);
     }
 
     [Fact]
