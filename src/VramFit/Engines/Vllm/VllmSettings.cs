@@ -45,8 +45,9 @@ public sealed record VllmSettings
 
     /// <summary>
     /// VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS: graphs are profiled before the KV cache is sized and their
-    /// estimate is charged to the budget (gpu_worker.py; opt-in when introduced, on by default in some 2026
-    /// releases). Off: graphs are captured afterwards, on top of gpu_memory_utilization.
+    /// estimate is charged to the budget (gpu_worker.py). Opt-in when PR #30515 introduced it (Dec 2025), on by
+    /// default from 0.21.0 ("CUDA graph memory profiling is enabled (default since v0.21.0)", logged by 0.27.1).
+    /// Off: graphs are captured afterwards, on top of gpu_memory_utilization.
     /// </summary>
     public bool EstimateCudaGraphs { get; init; }
 
@@ -112,7 +113,7 @@ public sealed record VllmSettings
             LoraRank = s.GetBool("enable_lora", false) ? s.GetInt("max_lora_rank", 16, 1, 1024) : 0,
             MaxLoras = s.GetInt("max_loras", 1, 1, 1024),
             KvCacheMemoryBytes = s.Has("kv_cache_memory_bytes") ? s.GetLong("kv_cache_memory_bytes", 0, 0, long.MaxValue) : null,
-            EstimateCudaGraphs = s.GetBool("estimate_cudagraphs", false),
+            EstimateCudaGraphs = s.GetBool("estimate_cudagraphs", version.V1 && version.AtLeast(21)),
         };
     }
 

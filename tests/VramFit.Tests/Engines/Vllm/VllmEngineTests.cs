@@ -159,6 +159,19 @@ public class VllmEngineTests
         Assert.Equal(0, eager.PrintedFigures["cuda_graph_gib"]);
     }
 
+    [Theory]
+    [InlineData("0.11.0 V1", false)]
+    [InlineData("0.20.2 V1", false)]
+    [InlineData("0.21.0 V1", true)]
+    [InlineData("0.27.1", true)]
+    public void CUDA_graph_memory_is_charged_before_the_KV_cache_from_0_21(string version, bool charged)
+    {
+        var r = Engine.Estimate(Request(1, ("max_model_len", "8192"), ("engine_version", version)));
+        Assert.Equal(charged, r.Devices[0].Items.Any(i => i.Name == "CUDA graphs (estimated before the KV cache)"));
+        var optOut = Engine.Estimate(Request(1, ("max_model_len", "8192"), ("engine_version", version), ("estimate_cudagraphs", "false")));
+        Assert.Equal(charged, optOut.Capacity!.GpuBlocks > r.Capacity!.GpuBlocks);
+    }
+
     [Property(MaxTest = 40)]
     public Property KV_tokens_grow_with_gpu_memory_utilization(PositiveInt a, PositiveInt b)
     {
