@@ -77,6 +77,15 @@ public sealed record WeightFormat
     /// <summary>GPTQ act-order index (g_idx) stored: current GPTQ checkpoints always store it.</summary>
     public bool HasGroupIndex { get; init; } = true;
 
+    /// <summary>GPTQ zero points (qzeros) stored: checkpoints always store them, symmetric or not.</summary>
+    public bool HasZeroPoints { get; init; } = true;
+
+    /// <summary>GPTQ quantized symmetrically (quantization_config <c>sym</c>, default true): the zero points are constant.</summary>
+    public bool Symmetric { get; init; } = true;
+
+    /// <summary>GPTQ with activation order (<c>desc_act</c>): g_idx permutes the groups and is needed at run time.</summary>
+    public bool ActOrder { get; init; }
+
     /// <summary>bitsandbytes double quantization of the absmax constants.</summary>
     public bool DoubleQuant { get; init; }
 
@@ -127,7 +136,7 @@ public sealed record WeightFormat
             {
                 long groups = GroupSize <= 0 ? 1 : CeilDiv(input, GroupSize);
                 long qweight = CeilDiv(input * Bits, 32) * output * 4;      // int32 [in·bits/32, out]
-                long qzeros = groups * CeilDiv(output * Bits, 32) * 4;     // int32 [groups, out·bits/32]
+                long qzeros = HasZeroPoints ? groups * CeilDiv(output * Bits, 32) * 4 : 0;   // int32 [groups, out·bits/32]
                 long scales = groups * output * 2;                         // fp16 [groups, out]
                 long gIdx = HasGroupIndex ? input * 4 : 0;                 // int32 [in]
                 return qweight + qzeros + scales + gIdx;

@@ -85,7 +85,8 @@ public sealed record VllmSettings
 
         var dtype = ResolveDtype(s.GetString("dtype"), model.Dtype, request.Deployment.Gpu);
         var quantization = s.GetString("quantization");
-        var weights = request.Workload.WeightFormat ?? model.CheckpointFormat ?? FormatOfQuantization(quantization, dtype) ?? WeightFormat.DenseOf(dtype);
+        var weights = RuntimeLayout(request.Workload.WeightFormat ?? model.CheckpointFormat ?? FormatOfQuantization(quantization, dtype) ?? WeightFormat.DenseOf(dtype),
+            quantization, request.Deployment.Gpu, version);
         if (weights.Kind == WeightFormatKind.Dense && weights.DenseType != dtype)
             weights = WeightFormat.DenseOf(dtype);
 
@@ -163,6 +164,24 @@ public sealed record VllmSettings
         if (version.AtLeast(7, 0) && (model.VisionEncoderParameters > 0 || model.Layers.Any(l => l.Attention.Kind == AttentionKind.Mla)))
             return false;
         return !model.Layers.Any(l => l.Attention.Kind == AttentionKind.SlidingWindow);
+    }
+
+    /// <summary>
+    /// The layout the weights have once vLLM has processed them after loading (inside "Model loading took"). A
+    /// symmetric 4- or 8-bit GPTQ checkpoint runs on Marlin with <c>--quantization gptq_marlin</c>, and by itself on
+    /// compute capability ≥ 8.0 when no method is given (GPTQMarlinConfig.override_quantization_method, from 0.5;
+    /// <c>--quantization gptq</c> forces the exllama kernel, which keeps the checkpoint's tensors). Marlin repacks qweight and permutes the scales at the same size, but replaces qzeros with an empty
+    /// tensor (symmetric types uint4b8/uint8b128 need none) and g_idx too unless desc_act
+    /// (MarlinLinearKernel.process_weights_after_loading, marlin_make_empty_g_idx).
+    /// </summary>
+    private static WeightFormat RuntimeLayout(WeightFormat checkpoint, string? quantization, Accelerator gpu, VllmVersion version)
+    {
+        bool ampere = double.TryParse(gpu.ComputeCapability, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var cc) && cc >= 8.0;
+        string? method = quantization?.Trim().ToLowerInvariant();
+        bool marlin = method == "gptq_marlin" || (method is null && ampere && version.AtLeast(5, 0));
+        if (checkpoint.Kind != WeightFormatKind.Gptq || !checkpoint.Symmetric || checkpoint.Bits is not (4 or 8) || checkpoint.GroupSize is not (-1 or 32 or 64 or 128) || !marlin)
+            return checkpoint;
+        return checkpoint with { HasZeroPoints = false, HasGroupIndex = checkpoint.ActOrder };
     }
 
     /// <summary>

@@ -46,6 +46,8 @@ internal static class HfQuantization
             DenseType = dense,
             Bits = bits,
             GroupSize = group,
+            Symmetric = q.Bool("sym") ?? true,
+            ActOrder = q.Bool("desc_act") ?? false,
         };
     }
 

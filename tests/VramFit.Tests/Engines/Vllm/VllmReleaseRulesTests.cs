@@ -19,6 +19,44 @@ public class VllmReleaseRulesTests
         return new MemoryReportSettingsView(report);
     }
 
+    private static VramFit.Numerics.WeightFormat RuntimeWeights(ModelDescription model, Accelerator gpu, params (string, string)[] settings) =>
+        VllmSettings.Resolve(new EstimateRequest(model, new Deployment(gpu), new Workload(),
+            new EngineSettings(settings.Select(s => new KeyValuePair<string, string>(s.Item1, s.Item2))))).Weights;
+
+    [Fact]
+    public void Symmetric_GPTQ_on_Marlin_keeps_no_zero_points_and_no_group_index()
+    {
+        var phi4 = ServingFixtures.Phi4Gptq();
+        var marlin = RuntimeWeights(phi4, ServingFixtures.H100, ("engine_version", "0.6.6"));
+        Assert.False(marlin.HasZeroPoints);
+        Assert.False(marlin.HasGroupIndex);
+        Assert.Equal(marlin, RuntimeWeights(phi4, ServingFixtures.T4, ("engine_version", "0.6.6"), ("quantization", "gptq_marlin")));
+        // Turing runs exllama unless told otherwise; --quantization gptq forces exllama; asymmetric GPTQ has no Marlin type
+        Assert.True(RuntimeWeights(phi4, ServingFixtures.T4, ("engine_version", "0.6.6")).HasZeroPoints);
+        Assert.True(RuntimeWeights(phi4, ServingFixtures.H100, ("engine_version", "0.6.6"), ("quantization", "gptq")).HasZeroPoints);
+        var asymmetric = new ModelDescription(phi4.Architecture, phi4.HiddenSize, phi4.VocabSize, phi4.Layers, maxContext: phi4.MaxContext,
+            dtype: phi4.Dtype, checkpointFormat: phi4.CheckpointFormat! with { Symmetric = false }, name: phi4.Name);
+        Assert.True(RuntimeWeights(asymmetric, ServingFixtures.H100, ("engine_version", "0.6.6")).HasZeroPoints);
+        // desc_act keeps g_idx (Marlin sorts by it)
+        var actOrder = new ModelDescription(phi4.Architecture, phi4.HiddenSize, phi4.VocabSize, phi4.Layers, maxContext: phi4.MaxContext,
+            dtype: phi4.Dtype, checkpointFormat: phi4.CheckpointFormat! with { ActOrder = true }, name: phi4.Name);
+        Assert.True(RuntimeWeights(actOrder, ServingFixtures.H100, ("engine_version", "0.6.6")).HasGroupIndex);
+    }
+
+    [Fact]
+    public void Phi4_GPTQ_on_Marlin_loads_what_vLLM_printed()
+    {
+        // vllm-phi4-autoround-gptq4-h100-util015: "Model loading took 8.5107 GB" (GiB). The checkpoint's qzeros and
+        // g_idx (58,572,800 B over 40 layers) are gone after Marlin's post-processing; the blocks round as in PyTorch.
+        var r = Estimate(ServingFixtures.Phi4Gptq(), ServingFixtures.H100, 1, ("engine_version", "~0.6.x V0"), ("gpu_memory_utilization", "0.15"),
+            ("max_model_len", "2048"), ("quantization", "gptq_marlin"));
+        Assert.InRange(r.Report.PrintedFigures["weights_gib"], 8.5107 - 2.0 / 1024, 8.5107 + 2.0 / 1024);
+        var exllama = Estimate(ServingFixtures.Phi4Gptq(), ServingFixtures.H100, 1, ("engine_version", "~0.6.x V0"), ("gpu_memory_utilization", "0.15"),
+            ("max_model_len", "2048"), ("quantization", "gptq"));
+        double droppedGiB = 58_572_800 / (double)(1L << 30);
+        Assert.InRange(exllama.Report.PrintedFigures["weights_gib"] - r.Report.PrintedFigures["weights_gib"], droppedGiB - 0.01, droppedGiB + 0.02);
+    }
+
     [Theory]
     // 0.2.4: torch.cuda.max_memory_allocated() only
     [InlineData("0.2.4", VllmNonTorchCharge.None)]

@@ -22,6 +22,13 @@ public class HfQuantizationTests
         var f = Format("""{"bits":4,"group_size":128,"desc_act":true,"sym":true,"quant_method":"gptq"}""")!;
         Assert.Equal((WeightFormatKind.Gptq, 4, 128, true), (f.Kind, f.Bits, f.GroupSize, f.HasGroupIndex));
         Assert.Equal("gptq-int4-g128-act", f.Name);
+        Assert.True(f.ActOrder);
+        Assert.True(f.Symmetric);
+        // the checkpoint stores qzeros and g_idx whatever sym and desc_act say
+        Assert.True(f.HasZeroPoints);
+        var asymmetric = Format("""{"bits":4,"group_size":128,"sym":false,"quant_method":"gptq"}""")!;
+        Assert.False(asymmetric.Symmetric);
+        Assert.False(asymmetric.ActOrder);
     }
 
     [Fact]
