@@ -72,6 +72,14 @@ public sealed class VllmEngine : IEngineModel
                 engineKv = plan;
             if (stage == 0)
                 (stage0Weights, stage0NonTorch, stage0Activation, stage0Available, graphs) = (weights, nonTorch, peak.Bytes, available, graphBytes);
+            if (last && !s.Version.V1 && layout.Tensor > 1 && s.KvCacheMemoryBytes is null)
+            {
+                // V0 samples on the driver only: the other workers' profile lines show a smaller peak and a larger pool
+                var worker = VllmProfileRun.Measure(model, s, dtypeBytes, w.FirstLayer, w.LayerCount, last, driverRank: false);
+                long workerAvailable = requested - weights - worker.Bytes - nonTorch - (s.EstimateCudaGraphs ? graphBytes : 0);
+                notes.Add(string.Create(CultureInfo.InvariantCulture,
+                    $"V0 runs the sampler on the driver (TP rank 0) only: the other workers of stage {stage} log an activation peak of {worker.Bytes / ServingItems.Gib:0.00} GiB and {workerAvailable / ServingItems.Gib:0.00} GiB for KV cache; the engine sizes every rank's pool by the driver's"));
+            }
 
             string device = layout.Tensor == 1 ? $"GPU{stage}" : $"GPU{stage * layout.Tensor}-{stage * layout.Tensor + layout.Tensor - 1}";
             var items = ImmutableArray.CreateBuilder<MemoryItem>();

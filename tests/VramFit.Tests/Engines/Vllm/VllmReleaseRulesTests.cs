@@ -24,6 +24,25 @@ public class VllmReleaseRulesTests
             new EngineSettings(settings.Select(s => new KeyValuePair<string, string>(s.Item1, s.Item2))))).Weights;
 
     [Fact]
+    public void V0_notes_what_the_workers_without_the_sampler_log()
+    {
+        // vllm-r1-distill-qwen-14b-2x4090-tp2-util098: the non-driver worker's line shows 0.19 GiB activations and
+        // 8.69 GiB for KV; the driver's pool (with the sampler's peak) is the smaller one the engine uses
+        var r = Estimate(ServingFixtures.R1DistillQwen14B(), ServingFixtures.Rtx4090, 2, ("engine_version", "~0.7.x V0"),
+            ("tensor_parallel_size", "2"), ("gpu_memory_utilization", "0.98"));
+        var note = Assert.Single(r.Report.Notes, n => n.StartsWith("V0 runs the sampler on the driver", StringComparison.Ordinal));
+        var match = System.Text.RegularExpressions.Regex.Match(note, @"peak of ([0-9.]+) GiB and ([0-9.]+) GiB for KV");
+        double activation = double.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+        double kv = double.Parse(match.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture);
+        Assert.True(activation < r.Figure("activation_peak_gib"));
+        Assert.True(kv > r.Figure("kv_cache_gib"));
+        Assert.InRange(kv, 8.69 * 0.97, 8.69 * 1.03);
+        // V1 samples on every rank, and one rank has no other workers
+        Assert.DoesNotContain(Estimate(ServingFixtures.R1DistillQwen14B(), ServingFixtures.Rtx4090, 2, ("engine_version", "0.10.1 V1"),
+            ("tensor_parallel_size", "2")).Report.Notes, n => n.StartsWith("V0 runs the sampler", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void Symmetric_GPTQ_on_Marlin_keeps_no_zero_points_and_no_group_index()
     {
         var phi4 = ServingFixtures.Phi4Gptq();
