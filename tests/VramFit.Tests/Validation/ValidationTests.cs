@@ -147,7 +147,7 @@ public sealed class ValidationModelSourceTests : IDisposable
     {
         // "avail mem=21.63 GB" at "Load weight begin": SGLang's context and NCCL buffers are already out of it, so
         // the pool uses 21.63 GiB as its "before" reading; an unnamed PCIe GPU at TP 4 runs no custom all-reduce
-        const string line = """{"id":"s","engine":"sglang","gpu":{"count":4},"model":{"hf_id":"Qwen/QwQ-32B"},"params":{"tp_size":4,"context_length":131072},"observed":{"max_total_num_tokens":46611},"observed_extra":{"avail_before_weights_gib":21.63}}""";
+        const string line = """{"id":"s","engine":"sglang","engine_version":"~0.4.3","gpu":{"count":4},"model":{"hf_id":"Qwen/QwQ-32B"},"params":{"tp_size":4,"context_length":131072},"observed":{"max_total_num_tokens":46611},"observed_extra":{"avail_before_weights_gib":21.63}}""";
         var c = ValidationCaseReader.ParseLine(line);
         Assert.True(c.Gpu!.FreeAfterEngineInit);
         Assert.Equal((long)Math.Round(21.63 * 1024), c.Gpu.FreeMib);

@@ -24,6 +24,7 @@ public sealed class SglangEngine : IEngineModel
         "tp_size", "tp", "pp_size", "dp_size", "enable_ep_moe", "ep_size", "mem_fraction_static", "context_length",
         "kv_cache_dtype", "chunked_prefill_size", "max_prefill_tokens", "max_running_requests", "max_total_tokens",
         "page_size", "dtype", "quantization", "engine_version", "disable_cuda_graph", "trust_remote_code",
+        "cuda_graph_max_bs", "enable_piecewise_cuda_graph", "disable_piecewise_cuda_graph",
     ];
 
     public MemoryReport Estimate(EstimateRequest request)
@@ -37,7 +38,14 @@ public sealed class SglangEngine : IEngineModel
             s.GetBool("enable_ep_moe", false) || s.GetInt("ep_size", 1, 1, 4096) > 1);
         if (layout.TotalGpus > request.Deployment.TotalGpus)
             throw new InvalidSettingException("tp_size", $"tp {tp} × pp {layout.Pipeline} × dp {layout.Data} needs {layout.TotalGpus} GPUs; the deployment has {request.Deployment.TotalGpus}");
-        double fraction = s.GetDouble("mem_fraction_static", DefaultMemFraction(tp), 0.01, 1.0);
+        var version = SglangVersion.Parse(s.GetString("engine_version"));
+        bool mla = model.Layers.Any(l => l.Attention.Kind == AttentionKind.Mla);
+        bool? piecewise = s.Has("enable_piecewise_cuda_graph") ? s.GetBool("enable_piecewise_cuda_graph", false)
+            : s.Has("disable_piecewise_cuda_graph") ? !s.GetBool("disable_piecewise_cuda_graph", false) : null;
+        double fraction = s.Has("mem_fraction_static") ? s.GetDouble("mem_fraction_static", 0.88, 0.01, 1.0)
+            : SglangDefaults.MemFraction(version, request.Deployment.Gpu.MemoryBytes >> 20, tp, layout.Pipeline,
+                s.Has("chunked_prefill_size") ? s.GetInt("chunked_prefill_size", 0, -1, 1 << 24) : null,
+                s.Has("cuda_graph_max_bs") ? s.GetInt("cuda_graph_max_bs", 0, 1, 1 << 16) : null, piecewise, mla);
         long contextLength = s.Has("context_length") ? s.GetLong("context_length", 0, 1, 1L << 30)
             : request.Workload.ContextTokens ?? (model.MaxContext > 0 ? model.MaxContext
                 : throw new InvalidSettingException("context_length", "the model does not state max_position_embeddings; give --context-length"));
@@ -168,20 +176,6 @@ public sealed class SglangEngine : IEngineModel
     public static long InitOverheadBytes(int tp, Hardware.Accelerator gpu) =>
         CommunicationBuffers.CudaContextBytes + CommunicationBuffers.NcclBytes(tp, gpu)
         + (CommunicationBuffers.CustomAllReduce(tp, gpu) ? CommunicationBuffers.CustomAllReduceBytes : 0);
-
-    /// <summary>
-    /// Default mem_fraction_static by TP size (python/sglang/srt/server_args.py __post_init__, 0.3–0.4 series):
-    /// 0.88 at TP 1, 0.87 at TP 2, 0.85 at TP 4, 0.81 at TP 8, 0.79 at TP ≥ 16 — larger TP leaves more room for
-    /// the communication buffers.
-    /// </summary>
-    public static double DefaultMemFraction(int tp) => tp switch
-    {
-        >= 16 => 0.79,
-        >= 8 => 0.81,
-        >= 4 => 0.85,
-        >= 2 => 0.87,
-        _ => 0.88,
-    };
 
     private static string Launch(ModelDescription model, int tp, ParallelLayout layout, double fraction, long context, EngineSettings s)
     {

@@ -32,7 +32,37 @@ public class SglangEngineTests(Xunit.Abstractions.ITestOutputHelper output)
     [InlineData(8, 0.81)]
     [InlineData(16, 0.79)]
     public void Default_mem_fraction_static_follows_tp(int tp, double fraction) =>
-        Assert.Equal(fraction, SglangEngine.DefaultMemFraction(tp));
+        Assert.Equal(fraction, SglangDefaults.MemFractionByTp(tp));
+
+    [Theory]
+    // before PR #7054: by TP size
+    [InlineData("0.4.3", 81152, 1, null, 0.88)]
+    [InlineData("0.4.3", 81152, 4, null, 0.85)]
+    // PR #7054: (81152 − (9.5 + 1/2) GiB) / 81152 on an 80 GB card; (24564 − (2.8 + 2/10) GiB) / 24564 at TP 2 on a 4090
+    [InlineData("0.4.9", 81152, 1, null, 0.874)]
+    [InlineData("0.4.9", 24564, 2, null, 0.875)]
+    // PR #10975: 512 + 1.5 × 8192 + 2 × 256 + 1024/8 = 13440 MiB reserved on an H100
+    [InlineData("0.5.4", 81152, 1, false, 0.834)]
+    // with piecewise graphs (74 sizes up to 8192 tokens × 8 MiB): 14032 MiB; nvidia-smi's 81559 MiB H100 gives
+    // the 0.828 reported for Qwen3-32B in sglang issue #29092
+    [InlineData(null, 81559, 1, null, 0.828)]
+    // a 4090: chunk 2048, 24 graphs, 42 piecewise sizes: 512 + 3072 + 48 + 128 + 336 = 4096 MiB
+    [InlineData(null, 24564, 1, true, 0.833)]
+    public void Default_mem_fraction_static_follows_the_release(string? version, long gpuMemMiB, int tp, bool? piecewise, double fraction) =>
+        Assert.Equal(fraction, SglangDefaults.MemFraction(SglangVersion.Parse(version), gpuMemMiB, tp, 1, null, null, piecewise, mla: false));
+
+    [Fact]
+    public void The_release_default_reaches_the_pool()
+    {
+        var gpu = ServingFixtures.H100;
+        long Tokens(string version) => Engine.Estimate(new EstimateRequest(ServingFixtures.Llama31_8B(), new Deployment(gpu), new Workload(),
+            new EngineSettings([new("context_length", "8192"), new("engine_version", version)]))).Capacity!.KvCacheTokens;
+        // 0.88 of the card before PR #7054, 0.834 after PR #10975
+        Assert.True(Tokens("0.4.3") > Tokens("0.5.4"));
+        var r = Engine.Estimate(new EstimateRequest(ServingFixtures.Llama31_8B(), new Deployment(gpu), new Workload(),
+            new EngineSettings([new("context_length", "8192"), new("engine_version", "0.5.4")])));
+        Assert.Contains("--mem-fraction-static 0.834", r.LaunchCommand, StringComparison.Ordinal);
+    }
 
     [Fact]
     public void Pool_by_hand_for_Llama_3_1_8B()
@@ -44,7 +74,7 @@ public class SglangEngineTests(Xunit.Abstractions.ITestOutputHelper output)
         var gpu = ServingFixtures.H100;
         long before = 70 * GiB;
         var r = Engine.Estimate(new EstimateRequest(ServingFixtures.Llama31_8B(), new Deployment(gpu, 1, freeBytesPerGpu: before + Overhead(1, gpu)),
-            new Workload(), new EngineSettings([new("context_length", "8192")])));
+            new Workload(), new EngineSettings([new("context_length", "8192"), new("engine_version", "0.4.3")])));
         long loaded = 16_060_522_496L - 65 * 8192 + (2L << 20) + (32L << 20) + (16L << 20);
         Assert.Equal(Math.Round(loaded / (double)GiB, 2), r.PrintedFigures["weights_gib"]);
         long rest = before - loaded - (long)(before * (1 - 0.88));
@@ -77,7 +107,7 @@ public class SglangEngineTests(Xunit.Abstractions.ITestOutputHelper output)
         // the rotary table explain 0.23 GiB of it; the rest (non-torch growth while loading) lands in the pool.
         var gpu = ServingFixtures.Gpu("24GB PCIe GPU", 24576, "PCIe 4.0 x16", "8.6");
         var r = Engine.Estimate(new EstimateRequest(ServingFixtures.QwQ32B(), new Deployment(gpu, 4, freeBytesPerGpu: (long)(21.63 * GiB) + Overhead(4, gpu)),
-            new Workload(), new EngineSettings([new("tp_size", "4"), new("dtype", "bfloat16"), new("context_length", "131072"), new("chunked_prefill_size", "2048"), new("max_prefill_tokens", "16384")])));
+            new Workload(), new EngineSettings([new("tp_size", "4"), new("dtype", "bfloat16"), new("context_length", "131072"), new("chunked_prefill_size", "2048"), new("max_prefill_tokens", "16384"), new("engine_version", "~0.4.3")])));
         output.WriteLine($"tokens {r.PrintedFigures["max_total_num_tokens"]} k {r.PrintedFigures["k_gib"]} weights {r.PrintedFigures["weights_gib"]}");
         Assert.InRange(r.PrintedFigures["max_total_num_tokens"], 46611 * 0.97, 46611 * 1.03);
         Assert.InRange(r.PrintedFigures["k_gib"], 1.42 * 0.97, 1.42 * 1.03);
