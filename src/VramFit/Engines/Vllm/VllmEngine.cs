@@ -108,12 +108,17 @@ public sealed class VllmEngine : IEngineModel
                     _ => "kernel modules + NCCL channel buffers (TP > 1) + custom all-reduce buffers, grown since the worker's first snapshot",
                 }, origin,
                 new FormulaInput("tensor_parallel_size", layout.Tensor)));
+            FormulaInput[] peakInputs =
+            [
+                new("max_num_batched_tokens", s.MaxNumBatchedTokens), new("sampled requests", peak.SampledRequests),
+                new("forward peak", peak.ForwardBytes, "B"), new("sampler peak", peak.SamplerBytes, "B"),
+                new("sampler bytes per logit", peak.SamplerBytesPerLogit, "B"),
+            ];
+            if (peak.BitsandbytesBytes > 0)
+                peakInputs = [.. peakInputs, new("of it bitsandbytes bf16 temporaries", peak.BitsandbytesBytes, "B")];
             items.Add(ServingItems.Item("activation peak (profile run, reserved)", MemoryCategory.Activations, peak.Bytes, device,
                 "max(forward at max_num_batched_tokens, hidden states + sampler over min(max_num_seqs, tokens) × vocab × B/logit)",
-                "vLLM gpu_model_runner.py profile_run / _dummy_sampler_run",
-                new FormulaInput("max_num_batched_tokens", s.MaxNumBatchedTokens), new FormulaInput("sampled requests", peak.SampledRequests),
-                new FormulaInput("forward peak", peak.ForwardBytes, "B"), new FormulaInput("sampler peak", peak.SamplerBytes, "B"),
-                new FormulaInput("sampler bytes per logit", peak.SamplerBytesPerLogit, "B")));
+                "vLLM gpu_model_runner.py profile_run / _dummy_sampler_run; quantization/bitsandbytes.py _apply_4bit_weight", peakInputs));
             items.Add(ServingItems.Item("KV cache", MemoryCategory.KvCache, plan.AllocatedBytes, device,
                 "num_blocks × page_size × layers per group", "vLLM kv_cache_utils.py get_kv_cache_config",
                 new FormulaInput("available KV memory", available, "B"), new FormulaInput("num_blocks", plan.NumBlocks),

@@ -1,5 +1,6 @@
 using VramFit.Engines.Serving;
 using VramFit.Models;
+using VramFit.Numerics;
 
 namespace VramFit.Engines.Vllm;
 
@@ -12,7 +13,9 @@ namespace VramFit.Engines.Vllm;
 public static class VllmProfileRun
 {
     /// <summary>Result of the profile run of one rank, itemised for the explanation.</summary>
-    public readonly record struct Peak(long ForwardBytes, long SamplerBytes, long HiddenStatesBytes, long SampledRequests, double SamplerBytesPerLogit)
+    /// <param name="ForwardBytes">the forward pass's live set, bitsandbytes temporaries included</param>
+    /// <param name="BitsandbytesBytes">the part of <paramref name="ForwardBytes"/> that bitsandbytes' bf16 matmul path adds</param>
+    public readonly record struct Peak(long ForwardBytes, long SamplerBytes, long HiddenStatesBytes, long SampledRequests, double SamplerBytesPerLogit, long BitsandbytesBytes = 0)
     {
         public long Bytes => Math.Max(ForwardBytes, HiddenStatesBytes + SamplerBytes);
     }
@@ -40,12 +43,47 @@ public static class VllmProfileRun
         long tokens = settings.MaxNumBatchedTokens;
         // V1 gpu_model_runner.py: VLLM_FUSED_MOE_CHUNK_SIZE (default 32768 tokens) bounds fused_moe's caches
         long forward = ForwardActivations.PeakBytes(model, tokens, settings.Parallel, dtypeBytes, firstLayer, layerCount, moeChunkTokens: 32768);
+        long bnb = settings.Weights.Kind is WeightFormatKind.BnbNf4 or WeightFormatKind.BnbFp4
+            ? BitsandbytesSurplusBytes(model, tokens, settings.Parallel.Tensor, convert: settings.Dtype != ScalarType.BF16, firstLayer, layerCount)
+            : 0;
+        forward += bnb;
         if (!lastStage || (!settings.Version.V1 && !driverRank))
-            return new Peak(forward, 0, 0, 0, 0);
+            return new Peak(forward, 0, 0, 0, 0, bnb);
         long requests = Math.Min(settings.MaxNumSeqs, tokens);
         double perLogit = SamplerBytesPerLogit(settings.FlashInferSampler, dtypeBytes);
         long sampler = (long)Math.Ceiling(requests * (double)model.VocabSize * perLogit);
         long hidden = tokens * model.HiddenSize * dtypeBytes;
-        return new Peak(forward, sampler, hidden, requests, perLogit);
+        return new Peak(forward, sampler, hidden, requests, perLogit, bnb);
+    }
+
+    /// <summary>
+    /// What vLLM's bitsandbytes 4-bit linear layers hold beyond a plain matmul's output
+    /// (quantization/bitsandbytes.py <c>_apply_4bit_weight</c> / <c>apply_bnb_4bit</c>): they compute in bfloat16 — a bf16
+    /// copy of the input when the model runs in another dtype, a bf16 output buffer, then per output shard
+    /// bitsandbytes' <c>matmul_4bit</c> dequantizes the shard's weight [out_i × in] and returns its product [T × out_i]
+    /// before it is copied into the buffer, and <c>out.to(model dtype)</c> copies the buffer back when the dtypes differ.
+    /// Per dense MLP (I = intermediate / TP): at down_proj, on top of the layer's plain live set, the input copy
+    /// (T × I, other dtype only) and the larger of the shard phase (T × h result + h × I weight) and the conversion
+    /// (T × h); at gate_up_proj, whose plain live set lacks the activation and down output ((I + h) × T), the input
+    /// copy (T × h) and the larger of one shard (T × I + I × h) and the conversion (T × 2I). Elements are 2 bytes.
+    /// </summary>
+    /// <param name="convert">the model runs in a dtype other than bfloat16 (float16 on a T4)</param>
+    public static long BitsandbytesSurplusBytes(ModelDescription model, long tokens, int tp, bool convert, int firstLayer, int layerCount)
+    {
+        long h = model.HiddenSize, worst = 0;
+        for (int i = firstLayer; i < firstLayer + layerCount; i++)
+        {
+            var mlp = model.Layers[i].Mlp;
+            if (mlp.Kind != MlpKind.Dense)
+                continue;
+            long inter = (mlp.FfnSize + tp - 1) / tp;
+            long up = mlp.Gated ? 2 * inter : inter;
+            long shardUp = inter;
+            long down = (convert ? tokens * inter : 0) + Math.Max(tokens * h + h * inter, convert ? tokens * h : 0);
+            long gateUp = (convert ? tokens * h : 0) + Math.Max(tokens * shardUp + shardUp * h, convert ? tokens * up : 0) - (inter + h) * tokens;
+            worst = Math.Max(worst, Math.Max(down, gateUp));
+        }
+
+        return worst * 2;
     }
 }

@@ -23,6 +23,29 @@ public class VllmReleaseRulesTests
         VllmSettings.Resolve(new EstimateRequest(model, new Deployment(gpu), new Workload(),
             new EngineSettings(settings.Select(s => new KeyValuePair<string, string>(s.Item1, s.Item2))))).Weights;
 
+    [Theory]
+    // Qwen2.5-7B's MLP (h 3584, I 18944) at 16,384 tokens. float16 on a T4: down_proj holds the bf16 copy of its
+    // input (T × I) and a shard result (T × h) beside the dequantized weight (h × I): 436,994,048 elements.
+    [InlineData(true, 873_988_096L)]
+    // bfloat16: no copies, only the shard result and the dequantized weight: 126,615,552 elements
+    [InlineData(false, 253_231_104L)]
+    public void Bitsandbytes_linear_layers_hold_bf16_temporaries(bool float16Model, long bytes) =>
+        Assert.Equal(bytes, VllmProfileRun.BitsandbytesSurplusBytes(ServingFixtures.Qwen25VL7B_Bnb(), 16384, 1, float16Model, 0, 28));
+
+    [Fact]
+    public void Bitsandbytes_checkpoints_profile_a_larger_peak()
+    {
+        // vllm-unsloth-qwen2-5-vl-7b-instruct-unsloth-bnb-4bit-teslat4-v092 logged a 2.71 GiB activation peak
+        (string, string)[] settings = [("engine_version", "0.9.2 V0"), ("gpu_memory_utilization", "0.7693"), ("max_model_len", "16384"),
+            ("max_num_seqs", "1"), ("max_num_batched_tokens", "16384"), ("dtype", "float16"), ("quantization", "bitsandbytes")];
+        var bnb = Estimate(ServingFixtures.Qwen25VL7B_Bnb(), ServingFixtures.T4, 1, settings);
+        Assert.InRange(bnb.Figure("activation_peak_gib"), 2.71, 2.71 * 1.12);
+        var plain = Estimate(ServingFixtures.Qwen25VL7B_Bnb().WithFormat(VramFit.Numerics.WeightFormat.DenseOf(VramFit.Numerics.ScalarType.F16)), ServingFixtures.T4, 1,
+            settings.Where(s => s.Item1 != "quantization").ToArray());
+        // both figures are printed to 0.01 GiB
+        Assert.InRange(bnb.Figure("activation_peak_gib") - plain.Figure("activation_peak_gib"), 873_988_096 / (double)(1L << 30) - 0.011, 873_988_096 / (double)(1L << 30) + 0.011);
+    }
+
     [Fact]
     public void V0_notes_what_the_workers_without_the_sampler_log()
     {
