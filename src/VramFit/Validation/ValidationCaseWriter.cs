@@ -20,6 +20,17 @@ public static class ValidationCaseWriter
             w.WriteString("engine", c.Engine);
             if (c.EngineVersion is not null) w.WriteString("engine_version", c.EngineVersion);
             if (c.Source is not null) w.WriteString("source", c.Source);
+            if (c.Gpu is { } gpu)
+            {
+                w.WriteStartObject("gpu");
+                if (gpu.Name is not null) w.WriteString("name", gpu.Name);
+                if (gpu.Count is { } count) w.WriteNumber("count", count);
+                if (gpu.TotalMib is { } total) w.WriteNumber("total_mib", total);
+                if (gpu.FreeMib is { } free && !gpu.FreeAfterEngineInit) w.WriteNumber("free_mib", free);
+                if (gpu.Backend is not null) w.WriteString("backend", gpu.Backend);
+                w.WriteEndObject();
+            }
+
             w.WriteStartObject("model");
             if (c.Gguf is { } g)
             {
@@ -35,6 +46,12 @@ public static class ValidationCaseWriter
 
             if (c.HfId is not null) w.WriteString("hf_id", c.HfId);
             if (c.GgufFile is not null) w.WriteString("gguf_file", c.GgufFile);
+            if (c.HfConfig is { } config)
+            {
+                w.WritePropertyName("hf_config");
+                config.WriteTo(w);
+            }
+
             w.WriteEndObject();
             w.WriteStartObject("params");
             foreach (var (key, value) in c.Params)
@@ -42,12 +59,14 @@ public static class ValidationCaseWriter
                 w.WritePropertyName(key);
                 if (value is "true" or "false") w.WriteBooleanValue(value == "true");
                 else if (long.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var l)) w.WriteNumberValue(l);
+                else if (double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) && double.IsFinite(d)) w.WriteNumberValue(d);
                 else w.WriteStringValue(value);
             }
 
             w.WriteEndObject();
             w.WritePropertyName("observed");
             WriteNode(w, Nest(c.Observed));
+            if (c.Notes is not null) w.WriteString("notes", c.Notes);
             w.WriteEndObject();
         }
 

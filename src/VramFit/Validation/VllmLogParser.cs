@@ -1,0 +1,253 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using VramFit.Errors;
+
+namespace VramFit.Validation;
+
+/// <summary>
+/// Reads a vLLM server or offline log (V0 from 0.2, V1) into a validation case: the engine version, the model, the
+/// settings that decide the budget (from the engine config line, "non-default args", the chunked-prefill line and
+/// the profile line) and the figures vLLM printed, named as shared/validation/SCHEMA.md names them. With tensor
+/// parallelism every worker logs its own profile; the per-rank figures are taken from rank 0 (the V0 driver's
+/// lines carry no "(VllmWorkerProcess pid=…)" prefix; V1 workers log as "(Worker_TP0 …)" or "(VllmWorker rank=0 …)").
+/// </summary>
+public static partial class VllmLogParser
+{
+    /// <summary>Whether <paramref name="log"/> looks like a vLLM log rather than a llama.cpp one.</summary>
+    public static bool Recognizes(string log)
+    {
+        ArgumentNullException.ThrowIfNull(log);
+        return EngineConfig().IsMatch(log) || log.Contains("vLLM API server version", StringComparison.Ordinal)
+            || log.Contains("# GPU blocks:", StringComparison.Ordinal) || log.Contains("GPU KV cache size:", StringComparison.Ordinal)
+            || log.Contains("Loading model weights took", StringComparison.Ordinal);
+    }
+
+    /// <summary>Parses <paramref name="log"/>; throws <see cref="VramFitException"/> when it holds no vLLM figure.</summary>
+    public static ValidationCase Parse(string log, string id = "from-log")
+    {
+        ArgumentNullException.ThrowIfNull(log);
+        string? version = null, model = null;
+        bool? v1 = null;
+        var settings = new Dictionary<string, string>(StringComparer.Ordinal);
+        var figures = new Dictionary<string, double>(StringComparer.Ordinal);
+        double? totalGib = null;
+        bool rankZero = true;
+        foreach (var raw in log.Split('\n'))
+        {
+            var line = raw.TrimEnd('\r');
+            // a record's continuation lines (V0's multi-line profile message) belong to the process that began it
+            if (RecordStart().IsMatch(line))
+                rankZero = IsRankZero(line);
+            if (EngineConfig().Match(line) is { Success: true } e)
+            {
+                v1 ??= e.Groups[1].Value.Contains("V1", StringComparison.Ordinal);
+                version ??= e.Groups[2].Value;
+                ReadConfig(line[(e.Index + e.Length)..], settings, ref model);
+            }
+            else if (ServerVersion().Match(line) is { Success: true } sv)
+            {
+                version ??= sv.Groups[1].Value;
+            }
+
+            if (NonDefaultArgs().Match(line) is { Success: true } nd)
+                ReadNonDefaultArgs(nd.Groups[1].Value, settings, ref model);
+            if (ChunkedPrefill().Match(line) is { Success: true } cp)
+                settings.TryAdd("max_num_batched_tokens", cp.Groups[1].Value);
+            if (!rankZero)
+                continue;
+            if (WeightsTook().Match(line) is { Success: true } w)
+                figures.TryAdd("weights_gib", Number(w.Groups[1].Value));
+            if (ProfileBudget().Match(line) is { Success: true } pb)
+            {
+                totalGib ??= Number(pb.Groups[1].Value);
+                settings.TryAdd("gpu_memory_utilization", pb.Groups[2].Value);
+            }
+
+            if (ProfileFigures().Match(line) is { Success: true } pf)
+            {
+                figures.TryAdd("non_torch_gib", Number(pf.Groups[2].Value));
+                figures.TryAdd("activation_peak_gib", Number(pf.Groups[3].Value));
+                figures.TryAdd("kv_cache_gib", Number(pf.Groups[4].Value));
+            }
+
+            if (StartupMemory().Match(line) is { Success: true } sm)
+            {
+                totalGib ??= Number(sm.Groups[1].Value);
+                settings.TryAdd("gpu_memory_utilization", sm.Groups[2].Value);
+            }
+
+            if (OldProfile().Match(line) is { Success: true } op)
+            {
+                totalGib ??= Number(op.Groups[1].Value);
+                figures.TryAdd("non_torch_gib", Number(op.Groups[2].Value));
+                figures.TryAdd("kv_cache_gib", Number(op.Groups[3].Value));
+                settings.TryAdd("gpu_memory_utilization", op.Groups[4].Value);
+            }
+
+            if (AvailableKv().Match(line) is { Success: true } ak)
+                figures.TryAdd("available_kv_gib", Number(ak.Groups[1].Value));
+            if (Blocks().Match(line) is { Success: true } b)
+                figures.TryAdd("gpu_blocks", Number(b.Groups[1].Value));
+            if (KvTokens().Match(line) is { Success: true } kt)
+                figures.TryAdd("kv_tokens", Number(kt.Groups[1].Value));
+            if (Concurrency().Match(line) is { Success: true } mc)
+            {
+                settings.TryAdd("max_model_len", Number(mc.Groups[1].Value).ToString(CultureInfo.InvariantCulture));
+                figures.TryAdd("max_concurrency", Number(mc.Groups[2].Value));
+            }
+
+            if (GraphsTook().Match(line) is { Success: true } g)
+                figures.TryAdd("cuda_graph_gib", Number(g.Groups[1].Value));
+        }
+
+        if (figures.Count == 0)
+            throw new VramFitException("no vLLM memory figure found (\"Model loading took\", \"# GPU blocks\", \"GPU KV cache size\" …): is this a vLLM log?");
+        string engineVersion = version is null ? (v1 is false ? "V0" : "V1") : $"{version} {(v1 ?? IsV1ByNumber(version) ? "V1" : "V0")}";
+        int tp = int.TryParse(settings.GetValueOrDefault("tensor_parallel_size"), CultureInfo.InvariantCulture, out var t) ? t : 1;
+        int pp = int.TryParse(settings.GetValueOrDefault("pipeline_parallel_size"), CultureInfo.InvariantCulture, out var p) ? p : 1;
+        return new ValidationCase
+        {
+            Id = id,
+            Engine = "vllm",
+            EngineVersion = engineVersion,
+            Source = "vramfit explain-log",
+            Notes = "parsed from a vLLM log; per-rank figures are those of rank 0",
+            HfId = model,
+            Gpu = new CaseGpu(null, tp * pp, totalGib is { } gib ? (long)Math.Round(gib * 1024) : null),
+            Params = [.. settings.OrderBy(kv => kv.Key, StringComparer.Ordinal)],
+            Observed = [.. figures.Select(kv => new ObservedFigure(kv.Key, kv.Value))],
+        };
+    }
+
+    private static bool IsV1ByNumber(string version) =>
+        Version.TryParse(Regex.Match(version, @"^\d+\.\d+").Value, out var v) && v >= new Version(0, 8);
+
+    /// <summary>Lines of rank 0: the V0 driver (no worker-process prefix) or a V1 worker named TP0 / rank=0.</summary>
+    private static bool IsRankZero(string line)
+    {
+        if (line.Contains("(VllmWorkerProcess", StringComparison.Ordinal))
+            return false;
+        var worker = WorkerPrefix().Match(line);
+        return !worker.Success || worker.Groups[1].Value == "0";
+    }
+
+    private static void ReadConfig(string config, Dictionary<string, string> settings, ref string? model)
+    {
+        foreach (Match m in ConfigField().Matches(config))
+        {
+            string key = m.Groups[1].Value, value = m.Groups[2].Value.Trim().Trim('\'');
+            switch (key)
+            {
+                case "model":
+                    model ??= ModelId(value);
+                    break;
+                case "max_seq_len":
+                    settings.TryAdd("max_model_len", value);
+                    break;
+                case "dtype":
+                    settings.TryAdd("dtype", value.Replace("torch.", "", StringComparison.Ordinal));
+                    break;
+                case "quantization" when value != "None":
+                case "tensor_parallel_size" or "pipeline_parallel_size" or "kv_cache_dtype":
+                    settings.TryAdd(key, value);
+                    break;
+                case "enforce_eager" or "enable_prefix_caching":
+                    settings.TryAdd(key, value.ToLowerInvariant());
+                    break;
+            }
+        }
+    }
+
+    private static void ReadNonDefaultArgs(string args, Dictionary<string, string> settings, ref string? model)
+    {
+        foreach (Match m in DictEntry().Matches(args))
+        {
+            string key = m.Groups[1].Value, value = m.Groups[2].Value.Trim().Trim('\'');
+            if (key == "model")
+                model ??= ModelId(value);
+            else if (key is "tensor_parallel_size" or "pipeline_parallel_size" or "data_parallel_size" or "gpu_memory_utilization"
+                     or "max_model_len" or "max_num_seqs" or "max_num_batched_tokens" or "quantization" or "kv_cache_dtype"
+                     or "block_size" or "cpu_offload_gb" or "max_lora_rank" or "max_loras")
+                settings[key] = value;
+            else if (key is "enforce_eager" or "enable_prefix_caching" or "enable_lora" or "enable_expert_parallel" or "enable_chunked_prefill")
+                settings[key] = value.ToLowerInvariant();
+            else if (key == "dtype")
+                settings[key] = value.Replace("torch.", "", StringComparison.Ordinal);
+        }
+    }
+
+    /// <summary>The model as the catalog knows it: a Hub id ("Qwen/Qwen2-7B-Instruct") stays; a local path gives its folder's name.</summary>
+    private static string ModelId(string value)
+    {
+        var parts = value.TrimEnd('/').Split('/', StringSplitOptions.RemoveEmptyEntries);
+        bool hubId = parts.Length <= 2 && !value.StartsWith('/') && !value.StartsWith('.');
+        return hubId || parts.Length == 0 ? value : parts[^1];
+    }
+
+    private static double Number(string text) => double.Parse(text.Replace(",", "", StringComparison.Ordinal), CultureInfo.InvariantCulture);
+
+    // "Initializing a V1 LLM engine (v0.10.1.1) with config:" / "Initializing an LLM engine (v0.6.4.post1) with config:"
+    [GeneratedRegex(@"Initializing an? (V1 )?LLM engine \(v([0-9][0-9A-Za-z.+]*)\) with config:")]
+    private static partial Regex EngineConfig();
+
+    [GeneratedRegex(@"vLLM API server version v?([0-9][0-9A-Za-z.+]*)")]
+    private static partial Regex ServerVersion();
+
+    [GeneratedRegex(@"non-default args: \{(.*)\}")]
+    private static partial Regex NonDefaultArgs();
+
+    [GeneratedRegex(@"'(\w+)': ('[^']*'|[^,}]+)")]
+    private static partial Regex DictEntry();
+
+    [GeneratedRegex(@"(\w+)=('[^']*'|[^,]*)")]
+    private static partial Regex ConfigField();
+
+    [GeneratedRegex(@"max_num_batched_tokens=(\d+)")]
+    private static partial Regex ChunkedPrefill();
+
+    // the start of a log record: an optional "(process …)" prefix, then the level
+    [GeneratedRegex(@"^\s*(?:\([^)]*\)\s*)?(?:INFO|WARNING|DEBUG|ERROR)\b")]
+    private static partial Regex RecordStart();
+
+    [GeneratedRegex(@"\((?:Worker_TP|VllmWorker rank=|Worker rank=)(\d+)")]
+    private static partial Regex WorkerPrefix();
+
+    // "Model loading took 14.2488 GiB and 5.03 seconds" / "Loading model weights took 8.5107 GB"
+    [GeneratedRegex(@"(?:Model loading|Loading model weights) took ([0-9.]+) Gi?B")]
+    private static partial Regex WeightsTook();
+
+    // "the current vLLM instance can use total_gpu_memory (79.25GiB) x gpu_memory_utilization (0.15) = 11.89GiB"
+    [GeneratedRegex(@"total_gpu_memory \(([0-9.]+)\s*GiB\) x gpu_memory_utilization \(([0-9.]+)\)")]
+    private static partial Regex ProfileBudget();
+
+    // "model weights take 8.51GiB; non_torch_memory takes 0.26GiB; PyTorch activation peak memory takes 0.94GiB;
+    // the rest of the memory reserved for KV Cache is 2.18GiB."
+    [GeneratedRegex(@"model weights take ([0-9.]+)\s*GiB; non_torch_memory takes ([0-9.]+)\s*GiB; PyTorch activation peak memory takes ([0-9.]+)\s*GiB; the rest of the memory reserved for KV Cache is (-?[0-9.]+)\s*GiB")]
+    private static partial Regex ProfileFigures();
+
+    // 0.6.4: "Memory profiling results: total_gpu_memory=47.74GiB ... non_torch_memory=4.09GiB kv_cache_size=0.39GiB gpu_memory_utilization=0.95"
+    [GeneratedRegex(@"Memory profiling results: total_gpu_memory=([0-9.]+)GiB.*non_torch_memory=([0-9.]+)GiB kv_cache_size=(-?[0-9.]+)GiB gpu_memory_utilization=([0-9.]+)")]
+    private static partial Regex OldProfile();
+
+    // 0.10.2+: "Free memory on device (78.55/79.25 GiB) on startup. Desired GPU memory utilization is (0.25, 19.81 GiB)."
+    [GeneratedRegex(@"Free memory on device \([0-9.]+/([0-9.]+) GiB\) on startup\. Desired GPU memory utilization is \(([0-9.]+),")]
+    private static partial Regex StartupMemory();
+
+    [GeneratedRegex(@"Available KV cache memory: ([0-9.]+) GiB")]
+    private static partial Regex AvailableKv();
+
+    // "# GPU blocks: 715, # CPU blocks: 1310" / "# CUDA blocks: 6001, # CPU blocks: 1638"
+    [GeneratedRegex(@"# (?:GPU|CUDA|cuda) blocks: (\d+)")]
+    private static partial Regex Blocks();
+
+    [GeneratedRegex(@"GPU KV cache size: ([0-9,]+) tokens")]
+    private static partial Regex KvTokens();
+
+    // "Maximum concurrency for 16,384 tokens per request: 5.73x"
+    [GeneratedRegex(@"Maximum concurrency for ([0-9,]+) tokens per request: ([0-9.]+)x")]
+    private static partial Regex Concurrency();
+
+    // "Graph capturing finished in 6 secs, took 0.50 GiB" / "CUDA graph takes 0.27 GiB"
+    [GeneratedRegex(@"(?:Graph capturing finished in [0-9.]+ secs?, took|CUDA graph takes) ([0-9.]+) GiB")]
+    private static partial Regex GraphsTook();
+}
