@@ -201,6 +201,13 @@ public sealed record AttentionSpec
     /// <summary>RoPE base frequency (rope_theta, or rope_local_base_freq on Gemma-3's local layers); 0 when unknown.</summary>
     public double RotaryBase { get; init; }
 
+    /// <summary>
+    /// Positions a serving engine precomputes the cos/sin table for when rope scaling stretches it beyond
+    /// max_position_embeddings (linear/dynamic: × factor; YaRN: original_max_position_embeddings × factor); 0 = the
+    /// model's max_position_embeddings.
+    /// </summary>
+    public int RotaryPositions { get; init; }
+
     /// <summary>True when the layer keeps per-token K/V (full, sliding window or MLA).</summary>
     public bool HasKvCache => Kind is AttentionKind.Full or AttentionKind.SlidingWindow or AttentionKind.Mla;
 

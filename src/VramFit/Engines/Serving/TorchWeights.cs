@@ -24,8 +24,8 @@ public readonly record struct TorchWeights(long ParameterBytes, long AllocatedBy
     /// all local experts) are one allocation; a quantized parameter is two, its packed values and its scales and
     /// zero points together. The vision encoder's tensors are not itemised and count at their exact size.
     /// The rotary embedding's cos/sin table is created with the stage's first attention layer, after its output
-    /// projection: max_position_embeddings × rotary dims in the model dtype (<paramref name="bufferDtypeBytes"/>),
-    /// once per distinct (dims, base), as vLLM's <c>get_rope</c> caches it (vllm/model_executor/layers/rotary_embedding,
+    /// projection: max_position_embeddings (stretched by linear, dynamic or YaRN scaling, <see cref="AttentionSpec.RotaryPositions"/>)
+    /// × rotary dims in the model dtype (<paramref name="bufferDtypeBytes"/>), once per distinct (dims, base, length), as vLLM's <c>get_rope</c> caches it (vllm/model_executor/layers/rotary_embedding,
     /// <c>cache.to(torch.get_default_dtype())</c>; SGLang reuses that module).
     /// </summary>
     public static TorchWeights For(ModelProfile profile, ParallelLayout layout, ShardingRules rules, int stage, int bufferDtypeBytes)
@@ -60,11 +60,11 @@ public readonly record struct TorchWeights(long ParameterBytes, long AllocatedBy
             allocator.Allocate(main);
             allocator.Allocate(aux);
             if (i == rotaryAfter)
-                tables = CreateRotaryTables(allocator, rotary, profile.Model.MaxContext, bufferDtypeBytes);
+                tables = CreateRotaryTables(allocator, rotary, bufferDtypeBytes);
         }
 
         if (rotaryAfter < 0)
-            tables = CreateRotaryTables(allocator, rotary, profile.Model.MaxContext, bufferDtypeBytes);
+            tables = CreateRotaryTables(allocator, rotary, bufferDtypeBytes);
         long allocated = allocator.AllocatedBytes;
         // what the device's free memory shows once the loader has called torch.cuda.empty_cache()
         allocator.EmptyCache();
@@ -72,16 +72,17 @@ public readonly record struct TorchWeights(long ParameterBytes, long AllocatedBy
         return new TorchWeights(allocator.RequestedBytes - tables + vision, allocated + vision, allocator.ReservedBytes + vision, tables, order.Count);
     }
 
-    /// <summary>Rotary dims of each distinct (dims, base) table the layers of the stage create.</summary>
-    private static List<int> RotaryTables(ModelDescription model, (int First, int Count) layers)
+    /// <summary>(positions, dims) of each distinct (dims, base, positions) table the layers of the stage create.</summary>
+    private static List<(int Positions, int Dims)> RotaryTables(ModelDescription model, (int First, int Count) layers)
     {
-        var seen = new HashSet<(int, double)>();
-        var tables = new List<int>();
+        var seen = new HashSet<(int, double, int)>();
+        var tables = new List<(int, int)>();
         for (int i = layers.First; i < layers.First + layers.Count && i < model.Layers.Length; i++)
         {
             var a = model.Layers[i].Attention;
-            if (a.RotaryDims > 0 && seen.Add((a.RotaryDims, a.RotaryBase)))
-                tables.Add(a.RotaryDims);
+            int positions = a.RotaryPositions > 0 ? a.RotaryPositions : model.MaxContext;
+            if (a.RotaryDims > 0 && positions > 0 && seen.Add((a.RotaryDims, a.RotaryBase, positions)))
+                tables.Add((positions, a.RotaryDims));
         }
 
         return tables;
@@ -93,12 +94,10 @@ public readonly record struct TorchWeights(long ParameterBytes, long AllocatedBy
     /// [positions, dims]); the temporaries die when it returns, and <c>cache.to(dtype)</c> makes the table the
     /// model keeps. The freed temporaries stay cached as free blocks that later parameters reuse. Returns the tables' bytes.
     /// </summary>
-    private static long CreateRotaryTables(TorchCachingAllocator allocator, List<int> dims, int positions, int dtypeBytes)
+    private static long CreateRotaryTables(TorchCachingAllocator allocator, List<(int Positions, int Dims)> tables, int dtypeBytes)
     {
         long kept = 0;
-        if (positions <= 0)
-            return 0;
-        foreach (int d in dims)
+        foreach (var (positions, d) in tables)
         {
             long half = (long)positions * (d / 2) * 4;
             var t = allocator.Allocate((long)positions * 4);

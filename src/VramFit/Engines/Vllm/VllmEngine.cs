@@ -90,7 +90,8 @@ public sealed class VllmEngine : IEngineModel
                     new FormulaInput("max_lora_rank", s.LoraRank), new FormulaInput("max_loras", s.MaxLoras))) };
             if (rotary > 0)
                 weightItem = weightItem with { Children = weightItem.Children.Add(ServingItems.Item("rotary cos/sin table", MemoryCategory.Weights, rotary, device,
-                    "max_position_embeddings × rotary dims × dtype bytes, per distinct (dims, base)", "vLLM rotary_embedding.py get_rope (cached) / _compute_cos_sin_cache",
+                    "positions (max_position_embeddings, stretched by linear/dynamic/YaRN rope scaling) × rotary dims × dtype bytes, per distinct (dims, base, positions)",
+                    "vLLM rotary_embedding.py get_rope (cached) / _compute_cos_sin_cache",
                     new FormulaInput("max_position_embeddings", model.MaxContext), new FormulaInput("dtype bytes", dtypeBytes))) };
             if (rounding > 0)
                 weightItem = weightItem with { Children = weightItem.Children.Add(ServingItems.Item("caching-allocator rounding", MemoryCategory.Weights, rounding, device,

@@ -24,6 +24,8 @@ internal static class HfDecoder
         return new AttentionSpec
         {
             RotaryDims = RotaryDims(c, headDim),
+            // Gemma-3's local layers rotate without the config's rope_scaling (vLLM gemma3.py passes None for them)
+            RotaryPositions = sliding && c.Has("rope_local_base_freq") ? 0 : RotaryPositions(c),
             // Gemma-3's local layers rotate with their own base (rope_local_base_freq, transformers Gemma3TextConfig)
             RotaryBase = (sliding ? c.Double("rope_local_base_freq") : null) ?? c.Double("rope_theta") ?? 10000,
             Kind = sliding ? AttentionKind.SlidingWindow : AttentionKind.Full,
@@ -44,6 +46,26 @@ internal static class HfDecoder
     /// </summary>
     public static int RotaryDims(HfConfig c, int headDim) =>
         c.Int("rotary_dim") ?? (int)(headDim * (c.Double("partial_rotary_factor") ?? c.Double("rotary_pct") ?? 1.0));
+
+    /// <summary>
+    /// Length of the cos/sin table vLLM's rotary embedding precomputes under <c>rope_scaling</c>
+    /// (vllm/model_executor/layers/rotary_embedding): "linear" and "dynamic" cover max_position_embeddings × factor
+    /// positions, "yarn" original_max_position_embeddings × factor; other types (llama3, longrope, mrope) and
+    /// unscaled models use max_position_embeddings (0 here).
+    /// </summary>
+    public static int RotaryPositions(HfConfig c)
+    {
+        if (c.Section("rope_scaling") is not { } scaling || scaling.Double("factor") is not { } factor || factor <= 1)
+            return 0;
+        string type = (scaling.String("rope_type") ?? scaling.String("type") ?? "").ToLowerInvariant();
+        long positions = type switch
+        {
+            "linear" or "dynamic" => c.Int("max_position_embeddings") is { } max ? (long)(max * factor) : 0,
+            "yarn" => (scaling.Int("original_max_position_embeddings") ?? c.Int("max_position_embeddings")) is { } original ? (long)(original * factor) : 0,
+            _ => 0,
+        };
+        return (int)Math.Clamp(positions, 0, int.MaxValue);
+    }
 
     /// <summary>A gated (SwiGLU / GeGLU) dense MLP of <c>intermediate_size</c>.</summary>
     public static MlpSpec DenseMlp(HfConfig c, bool bias = false, bool gated = true, int? ffn = null) =>

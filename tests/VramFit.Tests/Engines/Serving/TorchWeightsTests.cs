@@ -68,4 +68,12 @@ public class TorchWeightsTests
         Assert.InRange(w.RoundingBytes, 0, w.Allocations * ((2L << 20) + 1024));
     }
 
+
+    [Fact]
+    public void Gemma3_keeps_a_local_and_a_stretched_global_rotary_table()
+    {
+        // local layers: 131,072 positions × 128 dims; global layers (linear ×8): 1,048,576 × 128; bf16
+        var w = TorchWeights.For(ModelProfile.Create(ModelCatalog.Find("google/gemma-3-27b-it").Describe()), new ParallelLayout(), ShardingRules.Vllm, 0, 2);
+        Assert.Equal((131_072L + 1_048_576L) * 128 * 2, w.RotaryCacheBytes);
+    }
 }

@@ -54,6 +54,26 @@ public class HfFamilyTranslationTests
         Assert.Equal(2, m.Layers.Select(l => (l.Attention.RotaryDims, l.Attention.RotaryBase)).Distinct().Count());
         Assert.Equal(10_000, m.Layers[0].Attention.RotaryBase);
         Assert.Equal(1_000_000, m.Layers[5].Attention.RotaryBase);
+        // the global layers' linear rope scaling (factor 8) stretches their table; the local layers take none
+        Assert.Equal(131_072 * 8, m.Layers[5].Attention.RotaryPositions);
+        Assert.Equal(0, m.Layers[0].Attention.RotaryPositions);
+    }
+
+    [Theory]
+    // YaRN: original_max_position_embeddings × factor (vLLM YaRNScalingRotaryEmbedding)
+    [InlineData("""{"rope_type":"yarn","factor":4.0,"original_max_position_embeddings":32768}""", 131_072)]
+    [InlineData("""{"type":"linear","factor":2.0}""", 65_536)]
+    [InlineData("""{"type":"dynamic","factor":2.0}""", 65_536)]
+    // llama3 keeps max_position_embeddings
+    [InlineData("""{"rope_type":"llama3","factor":8.0,"original_max_position_embeddings":8192}""", 0)]
+    [InlineData("null", 0)]
+    public void Rope_scaling_sets_the_length_of_the_rotary_table(string scaling, int positions)
+    {
+        var m = HfConfigReader.Parse($$"""
+            {"model_type":"llama","hidden_size":256,"num_attention_heads":4,"num_hidden_layers":2,"intermediate_size":512,
+             "vocab_size":1000,"max_position_embeddings":32768,"rope_scaling":{{scaling}}}
+            """);
+        Assert.All(m.Layers, l => Assert.Equal(positions, l.Attention.RotaryPositions));
     }
 
     [Fact]
