@@ -184,7 +184,10 @@ public static partial class VllmLogParser
         return hubId || parts.Length == 0 ? value : parts[^1];
     }
 
-    private static double Number(string text) => double.Parse(text.Replace(",", "", StringComparison.Ordinal), CultureInfo.InvariantCulture);
+    private static double Number(string text) =>
+        double.TryParse(text.Replace(",", "", StringComparison.Ordinal), NumberStyles.Float, CultureInfo.InvariantCulture, out var v) && double.IsFinite(v)
+            ? v
+            : throw new VramFitException($"unreadable number '{text}' in the vLLM log");
 
     // "Initializing a V1 LLM engine (v0.10.1.1) with config:" / "Initializing an LLM engine (v0.6.4.post1) with config:"
     [GeneratedRegex(@"Initializing an? (V1 )?LLM engine \(v([0-9][0-9A-Za-z.+]*)\) with config:")]

@@ -107,5 +107,34 @@ public class VllmLogParserTests
         Assert.True(VllmLogParser.Recognizes(log));
         Assert.Contains("no vLLM memory figure", Assert.Throws<VramFitException>(() => VllmLogParser.Parse(log)).Message, StringComparison.Ordinal);
         Assert.False(VllmLogParser.Recognizes("print_info: arch = llama\nload_tensors: CPU_Mapped model buffer size = 100.00 MiB\n"));
+        Assert.Contains("unreadable number '1.2.3'", Assert.Throws<VramFitException>(() => VllmLogParser.Parse("INFO x model_runner.py] Loading model weights took 1.2.3 GB\n")).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Mutated_logs_parse_or_fail_with_a_clear_error()
+    {
+        // lines of the two logs cut, swapped and corrupted at random: a case or a VramFitException, nothing else
+        var lines = (V1Log + "\n" + V0Log).Split('\n');
+        var random = new Random(20261125);
+        for (int i = 0; i < Sources.FuzzIterations.Count / 10; i++)
+        {
+            var picked = Enumerable.Range(0, random.Next(1, 12)).Select(_ =>
+            {
+                var line = lines[random.Next(lines.Length)].ToCharArray();
+                for (int k = random.Next(0, 4); k > 0 && line.Length > 0; k--)
+                    line[random.Next(line.Length)] = "0123456789.,:()'x ="[random.Next(19)];
+                return new string(line, 0, random.Next(0, line.Length + 1));
+            });
+            string log = string.Join('\n', picked);
+            try
+            {
+                var c = VllmLogParser.Parse(log);
+                Assert.NotEmpty(c.Observed);
+                Assert.All(c.Observed, f => Assert.True(double.IsFinite(f.Value)));
+            }
+            catch (VramFitException)
+            {
+            }
+        }
     }
 }
