@@ -252,7 +252,8 @@ public sealed record WeightFormat
             },
             "int8" or "w8a16" => new WeightFormat { Kind = WeightFormatKind.Int8WeightOnly, Name = s, DenseType = denseType, Bits = 8 },
             "w8a8" or "smoothquant" or "sq" => new WeightFormat { Kind = WeightFormatKind.Int8SmoothQuant, Name = s, DenseType = denseType, Bits = 8 },
-            "gptq" => new WeightFormat { Kind = WeightFormatKind.Gptq, Name = s, DenseType = ScalarType.F16, Bits = bits, GroupSize = group },
+            // "-act": quantized with activation order (desc_act), whose g_idx the kernels keep
+            "gptq" => new WeightFormat { Kind = WeightFormatKind.Gptq, Name = s, DenseType = ScalarType.F16, Bits = bits, GroupSize = group, ActOrder = parts.Contains("act") },
             "awq" => new WeightFormat { Kind = WeightFormatKind.Awq, Name = s, DenseType = ScalarType.F16, Bits = bits, GroupSize = group },
             "w4a16" => new WeightFormat { Kind = WeightFormatKind.Gptq, Name = s, DenseType = ScalarType.F16, Bits = 4, GroupSize = group },
             "nf4" or "bnb4" => new WeightFormat { Kind = WeightFormatKind.BnbNf4, Name = s, DenseType = denseType, Bits = 4, DoubleQuant = s.Contains("dq", StringComparison.Ordinal) },

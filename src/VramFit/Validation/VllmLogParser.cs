@@ -18,8 +18,8 @@ public static partial class VllmLogParser
     {
         ArgumentNullException.ThrowIfNull(log);
         return EngineConfig().IsMatch(log) || log.Contains("vLLM API server version", StringComparison.Ordinal)
-            || log.Contains("# GPU blocks:", StringComparison.Ordinal) || log.Contains("GPU KV cache size:", StringComparison.Ordinal)
-            || log.Contains("Loading model weights took", StringComparison.Ordinal);
+            || Blocks().IsMatch(log) || log.Contains("GPU KV cache size:", StringComparison.Ordinal)
+            || WeightsTook().IsMatch(log);
     }
 
     /// <summary>Parses <paramref name="log"/>; throws <see cref="VramFitException"/> when it holds no vLLM figure.</summary>
@@ -29,18 +29,24 @@ public static partial class VllmLogParser
         string? version = null, model = null;
         bool? v1 = null;
         var settings = new Dictionary<string, string>(StringComparer.Ordinal);
+        // rank 0's figures; those of processes whose rank the log does not say (Ray workers) only fill gaps
         var figures = new Dictionary<string, double>(StringComparer.Ordinal);
+        var unranked = new Dictionary<string, double>(StringComparer.Ordinal);
         double? totalGib = null;
-        bool rankZero = true;
+        var rank = Rank.Zero;
         foreach (var raw in log.Split('\n'))
         {
-            var line = raw.TrimEnd('\r');
-            // a record's continuation lines (V0's multi-line profile message) belong to the process that began it
-            if (RecordStart().IsMatch(line))
-                rankZero = IsRankZero(line);
+            var line = Ansi().Replace(raw.TrimEnd('\r'), "");
+            // a record's continuation lines (V0's multi-line profile message) belong to the process that began it;
+            // a worker's prefix is repeated on each of its lines
+            if (ProcessPrefix().Match(line) is { Success: true } prefix)
+                rank = RankOf(prefix.Groups[1].Value);
+            else if (RecordStart().IsMatch(line))
+                rank = Rank.Zero;
             if (EngineConfig().Match(line) is { Success: true } e)
             {
-                v1 ??= e.Groups[1].Value.Contains("V1", StringComparison.Ordinal);
+                // "V1 LLM engine" / "V0 LLM engine" (0.8–0.9 name both); plain "an LLM engine" before V1 existed
+                v1 ??= e.Groups[1].Success && e.Groups[1].Value.StartsWith("V1", StringComparison.Ordinal);
                 version ??= e.Groups[2].Value;
                 ReadConfig(line[(e.Index + e.Length)..], settings, ref model);
             }
@@ -53,10 +59,11 @@ public static partial class VllmLogParser
                 ReadNonDefaultArgs(nd.Groups[1].Value, settings, ref model);
             if (ChunkedPrefill().Match(line) is { Success: true } cp)
                 settings.TryAdd("max_num_batched_tokens", cp.Groups[1].Value);
-            if (!rankZero)
+            if (rank == Rank.Other)
                 continue;
+            var target = rank == Rank.Zero ? figures : unranked;
             if (WeightsTook().Match(line) is { Success: true } w)
-                figures.TryAdd("weights_gib", Number(w.Groups[1].Value));
+                target.TryAdd("weights_gib", Number(w.Groups[1].Value));
             if (ProfileBudget().Match(line) is { Success: true } pb)
             {
                 totalGib ??= Number(pb.Groups[1].Value);
@@ -65,9 +72,9 @@ public static partial class VllmLogParser
 
             if (ProfileFigures().Match(line) is { Success: true } pf)
             {
-                figures.TryAdd("non_torch_gib", Number(pf.Groups[2].Value));
-                figures.TryAdd("activation_peak_gib", Number(pf.Groups[3].Value));
-                figures.TryAdd("kv_cache_gib", Number(pf.Groups[4].Value));
+                target.TryAdd("non_torch_gib", Number(pf.Groups[2].Value));
+                target.TryAdd("activation_peak_gib", Number(pf.Groups[3].Value));
+                target.TryAdd("kv_cache_gib", Number(pf.Groups[4].Value));
             }
 
             if (StartupMemory().Match(line) is { Success: true } sm)
@@ -79,27 +86,29 @@ public static partial class VllmLogParser
             if (OldProfile().Match(line) is { Success: true } op)
             {
                 totalGib ??= Number(op.Groups[1].Value);
-                figures.TryAdd("non_torch_gib", Number(op.Groups[2].Value));
-                figures.TryAdd("kv_cache_gib", Number(op.Groups[3].Value));
+                target.TryAdd("non_torch_gib", Number(op.Groups[2].Value));
+                target.TryAdd("kv_cache_gib", Number(op.Groups[3].Value));
                 settings.TryAdd("gpu_memory_utilization", op.Groups[4].Value);
             }
 
             if (AvailableKv().Match(line) is { Success: true } ak)
-                figures.TryAdd("available_kv_gib", Number(ak.Groups[1].Value));
+                target.TryAdd("available_kv_gib", Number(ak.Groups[1].Value));
             if (Blocks().Match(line) is { Success: true } b)
-                figures.TryAdd("gpu_blocks", Number(b.Groups[1].Value));
+                target.TryAdd("gpu_blocks", Number(b.Groups[1].Value));
             if (KvTokens().Match(line) is { Success: true } kt)
-                figures.TryAdd("kv_tokens", Number(kt.Groups[1].Value));
+                target.TryAdd("kv_tokens", Number(kt.Groups[1].Value));
             if (Concurrency().Match(line) is { Success: true } mc)
             {
                 settings.TryAdd("max_model_len", Number(mc.Groups[1].Value).ToString(CultureInfo.InvariantCulture));
-                figures.TryAdd("max_concurrency", Number(mc.Groups[2].Value));
+                target.TryAdd("max_concurrency", Number(mc.Groups[2].Value));
             }
 
             if (GraphsTook().Match(line) is { Success: true } g)
-                figures.TryAdd("cuda_graph_gib", Number(g.Groups[1].Value));
+                target.TryAdd("cuda_graph_gib", Number(g.Groups[1].Value));
         }
 
+        foreach (var (name, value) in unranked)
+            figures.TryAdd(name, value);
         if (figures.Count == 0)
             throw new VramFitException("no vLLM memory figure found (\"Model loading took\", \"# GPU blocks\", \"GPU KV cache size\" …): is this a vLLM log?");
         string engineVersion = version is null ? (v1 is false ? "V0" : "V1") : $"{version} {(v1 ?? IsV1ByNumber(version) ? "V1" : "V0")}";
@@ -122,13 +131,29 @@ public static partial class VllmLogParser
     private static bool IsV1ByNumber(string version) =>
         Version.TryParse(Regex.Match(version, @"^\d+\.\d+").Value, out var v) && v >= new Version(0, 8);
 
-    /// <summary>Lines of rank 0: the V0 driver (no worker-process prefix) or a V1 worker named TP0 / rank=0.</summary>
-    private static bool IsRankZero(string line)
+    private enum Rank
     {
-        if (line.Contains("(VllmWorkerProcess", StringComparison.Ordinal))
-            return false;
-        var worker = WorkerPrefix().Match(line);
-        return !worker.Success || worker.Groups[1].Value == "0";
+        Zero,
+        Other,
+        Unknown,
+    }
+
+    /// <summary>
+    /// The rank of a process prefix: V0's "VllmWorkerProcess" workers are not the driver; V1's "Worker_DP0_PP1_TP0_EP0"
+    /// or "VllmWorker rank=1" say theirs (rank 0 only when every index is 0); Ray workers do not say; the engine core,
+    /// the API server and the driver are rank 0.
+    /// </summary>
+    private static Rank RankOf(string process)
+    {
+        if (process.StartsWith("VllmWorkerProcess", StringComparison.Ordinal))
+            return Rank.Other;
+        if (process.StartsWith("RayWorkerWrapper", StringComparison.Ordinal))
+            return Rank.Unknown;
+        if (RankIndex().Matches(process) is { Count: > 0 } indices)
+            return indices.All(m => m.Groups[1].Value.TrimStart('0').Length == 0) ? Rank.Zero : Rank.Other;
+        return process.StartsWith("Worker", StringComparison.Ordinal) || process.StartsWith("VllmWorker", StringComparison.Ordinal)
+            ? Rank.Unknown
+            : Rank.Zero;
     }
 
     private static void ReadConfig(string config, Dictionary<string, string> settings, ref string? model)
@@ -190,7 +215,7 @@ public static partial class VllmLogParser
             : throw new VramFitException($"unreadable number '{text}' in the vLLM log");
 
     // "Initializing a V1 LLM engine (v0.10.1.1) with config:" / "Initializing an LLM engine (v0.6.4.post1) with config:"
-    [GeneratedRegex(@"Initializing an? (V1 )?LLM engine \(v([0-9][0-9A-Za-z.+]*)\) with config:")]
+    [GeneratedRegex(@"Initializing an? (V[01] )?LLM engine \(v([0-9][0-9A-Za-z.+]*)\) with config:")]
     private static partial Regex EngineConfig();
 
     [GeneratedRegex(@"vLLM API server version v?([0-9][0-9A-Za-z.+]*)")]
@@ -208,12 +233,20 @@ public static partial class VllmLogParser
     [GeneratedRegex(@"max_num_batched_tokens=(\d+)")]
     private static partial Regex ChunkedPrefill();
 
-    // the start of a log record: an optional "(process …)" prefix, then the level
-    [GeneratedRegex(@"^\s*(?:\([^)]*\)\s*)?(?:INFO|WARNING|DEBUG|ERROR)\b")]
+    // the start of a log record: the level and vLLM's "MM-DD hh:mm:ss" timestamp
+    [GeneratedRegex(@"\b(?:INFO|WARNING|DEBUG|ERROR|CRITICAL) \d\d-\d\d \d\d:\d\d:\d\d")]
     private static partial Regex RecordStart();
 
-    [GeneratedRegex(@"\((?:Worker_TP|VllmWorker rank=|Worker rank=)(\d+)")]
-    private static partial Regex WorkerPrefix();
+    // the process prefix multiprocessing and Ray add to each line: "(VllmWorkerProcess pid=12)", "(Worker_TP1 pid=3)"
+    [GeneratedRegex(@"\(([A-Za-z][\w]*(?: rank=\d+)?) pid=\d+(?:,[^)]*)?\)")]
+    private static partial Regex ProcessPrefix();
+
+    // "_TP1", "_PP0", "_DP2", "_EP3", " rank=1" in a process name
+    [GeneratedRegex(@"(?:_(?:TP|PP|DP|EP)|rank=)(\d+)")]
+    private static partial Regex RankIndex();
+
+    [GeneratedRegex(@"\x1b\[[0-9;]*m")]
+    private static partial Regex Ansi();
 
     // "Model loading took 14.2488 GiB and 5.03 seconds" / "Loading model weights took 8.5107 GB"
     [GeneratedRegex(@"(?:Model loading|Loading model weights) took ([0-9.]+) Gi?B")]
@@ -236,7 +269,7 @@ public static partial class VllmLogParser
     [GeneratedRegex(@"Free memory on device \([0-9.]+/([0-9.]+) GiB\) on startup\. Desired GPU memory utilization is \(([0-9.]+),")]
     private static partial Regex StartupMemory();
 
-    [GeneratedRegex(@"Available KV cache memory: ([0-9.]+) GiB")]
+    [GeneratedRegex(@"Available KV cache memory: (-?[0-9.]+) GiB")]
     private static partial Regex AvailableKv();
 
     // "# GPU blocks: 715, # CPU blocks: 1310" / "# CUDA blocks: 6001, # CPU blocks: 1638"

@@ -55,6 +55,13 @@ public class WeightFormatTests
         Assert.Equal(7168L * 18432 + 56L * 144 * 4, WeightFormat.Parse("fp8-block").Bytes(t));
     }
 
+    [Fact]
+    public void Gptq_names_say_whether_activation_order_was_used()
+    {
+        Assert.True(WeightFormat.Parse("gptq-int4-g128-act").ActOrder);
+        Assert.False(WeightFormat.Parse("gptq-int4-g128").ActOrder);
+    }
+
     [Theory]
     [InlineData("gptq-int5")]
     [InlineData("zip")]

@@ -101,6 +101,38 @@ public class VllmLogParserTests
     }
 
     [Fact]
+    public void V0_logs_of_0_8_and_0_9_name_their_engine_V0()
+    {
+        const string log = """
+            INFO 05-01 09:00:00 [llm_engine.py:240] Initializing a V0 LLM engine (v0.8.5) with config: model='Qwen/Qwen2-7B-Instruct', dtype=torch.bfloat16, max_seq_len=8192, tensor_parallel_size=2, pipeline_parallel_size=1, quantization=None, enforce_eager=True
+            INFO 05-01 09:00:30 [model_runner.py:1140] Model loading took 7.1217 GiB and 4.2 seconds
+            INFO 05-01 09:00:40 [executor_base.py:112] # cuda blocks: 9000, # CPU blocks: 4681
+            """;
+        Assert.True(VllmLogParser.Recognizes(log));
+        var c = VllmLogParser.Parse(log);
+        Assert.Equal(("0.8.5 V0", "Qwen/Qwen2-7B-Instruct", 2), (c.EngineVersion, c.HfId, c.Gpu!.Count));
+        Assert.Equal(9000, c.Observed.Single(f => f.Name == "gpu_blocks").Value);
+    }
+
+    [Fact]
+    public void Worker_prefixes_decide_the_rank_whatever_surrounds_them()
+    {
+        // colour codes around V0's worker prefix, docker's timestamps in front, V1's composite worker names, and a
+        // Ray worker whose rank the log does not say (it only fills figures no rank-0 line gave)
+        const string log = """
+            2026-01-01T00:00:00.000Z \u001b[1;36m(VllmWorkerProcess pid=7)\u001b[0;0m INFO 01-01 00:00:01 model_runner.py:1099] Loading model weights took 9.9999 GB
+            (Worker_PP1_TP0 pid=8) INFO 01-01 00:00:02 [gpu_worker.py:276] Available KV cache memory: 7.00 GiB
+            (Worker_DP0_PP0_TP1_EP1 pid=9) INFO 01-01 00:00:02 [gpu_worker.py:276] Available KV cache memory: 6.00 GiB
+            (RayWorkerWrapper pid=10) INFO 01-01 00:00:03 [model_runner.py:2567] Graph capturing finished in 5 secs, took 0.40 GiB
+            2026-01-01T00:00:04.000Z INFO 01-01 00:00:04 model_runner.py:1099] Loading model weights took 8.5107 GB
+            (Worker_DP0_PP0_TP0_EP0 pid=11) INFO 01-01 00:00:05 [gpu_worker.py:276] Available KV cache memory: -1.25 GiB
+            """;
+        var c = VllmLogParser.Parse(log.Replace("\\u001b", "\u001b", StringComparison.Ordinal));
+        var o = c.Observed.ToDictionary(f => f.Name, f => f.Value);
+        Assert.Equal((8.5107, -1.25, 0.40), (o["weights_gib"], o["available_kv_gib"], o["cuda_graph_gib"]));
+    }
+
+    [Fact]
     public void A_log_without_vLLM_figures_is_a_clear_error()
     {
         const string log = "INFO 01-01 00:00:00 llm_engine.py:234] Initializing an LLM engine (v0.6.6) with config: model='x/y'\n";

@@ -46,11 +46,12 @@ public static class CommunicationBuffers
     /// <summary>
     /// Whether the custom all-reduce (and its <see cref="CustomAllReduceBytes"/>) is set up for a TP group of
     /// <paramref name="ranks"/>: only for 2, 4, 6 or 8 ranks, and beyond two ranks only when every pair is linked by
-    /// NVLink ("Custom allreduce is disabled because it's not supported on more than two PCIe-only GPUs";
+    /// NVLink switch or mesh — an NVLink bridge joins pairs only ("Custom allreduce is disabled because it's not
+    /// supported on more than two PCIe-only GPUs";
     /// vLLM and SGLang custom_all_reduce.py <c>_SUPPORTED_WORLD_SIZES</c>, <c>full_nvlink</c> check).
     /// </summary>
     public static bool CustomAllReduce(int ranks, Accelerator gpu) =>
-        ranks is 2 or 4 or 6 or 8 && (ranks == 2 || HasNvLink(gpu));
+        ranks is 2 or 4 or 6 or 8 && (ranks == 2 || (HasNvLink(gpu) && !(gpu.Interconnect ?? "").Contains("bridge", StringComparison.OrdinalIgnoreCase)));
 
     private static bool HasNvLink(Accelerator gpu) => (gpu.Interconnect ?? "").Contains("NVLink", StringComparison.OrdinalIgnoreCase);
 

@@ -67,7 +67,7 @@ public readonly record struct RankWeights(long Embedding, long OutputHead, long 
 
     /// <summary>
     /// Each tensor of the language model that the rank at <paramref name="stage"/> (TP rank 0) holds, with the
-    /// bytes of its share, in the order of the checkpoint's inventory (embedding, blocks, output).
+    /// bytes of its share, in the order of the model's tensor inventory (<see cref="ModelProfile.Tensors"/>).
     /// </summary>
     public static List<RankTensor> Tensors(ModelProfile profile, ParallelLayout layout, ShardingRules rules, int stage = 0)
     {

@@ -156,11 +156,11 @@ public sealed class TorchCachingAllocator
     }
 
     /// <summary><c>round_size</c> without <c>roundup_power2_divisions</c> (off by default).</summary>
-    public static long RoundSize(long bytes) => bytes < MinBlockSize ? MinBlockSize : (bytes + MinBlockSize - 1) / MinBlockSize * MinBlockSize;
+    public static long RoundSize(long bytes) => bytes < MinBlockSize ? MinBlockSize : checked(bytes + MinBlockSize - 1) / MinBlockSize * MinBlockSize;
 
     /// <summary><c>get_allocation_size</c>: the segment a request that finds no cached block makes the allocator reserve.</summary>
     public static long SegmentSize(long size) =>
         size <= SmallSize ? SmallBuffer
         : size < MinLargeAlloc ? LargeBuffer
-        : (size + RoundLarge - 1) / RoundLarge * RoundLarge;
+        : checked(size + RoundLarge - 1) / RoundLarge * RoundLarge;
 }

@@ -50,6 +50,12 @@ public readonly record struct TorchWeights(long ParameterBytes, long AllocatedBy
             }
         }
 
+        // vLLM builds the model top-down: embedding, then the decoder layers in order, then the final norm and lm_head
+        order = [.. order.Select((key, index) => (key, index))
+            .OrderBy(x => x.key.Layer >= 0 ? 1 : x.key.Parameter.StartsWith("token_embd", StringComparison.Ordinal) || x.key.Parameter.StartsWith("position_embd", StringComparison.Ordinal) ? 0 : 2)
+            .ThenBy(x => x.key.Layer)
+            .ThenBy(x => x.index)
+            .Select(x => x.key)];
         var rotary = RotaryTables(profile.Model, RankWeights.StageLayers(profile.Model, layout, rules, stage));
         int rotaryAfter = order.FindIndex(k => k.Parameter.EndsWith(".attn_output.weight", StringComparison.Ordinal));
         var allocator = new TorchCachingAllocator();

@@ -15,7 +15,9 @@ public readonly partial record struct SglangVersion(int Major, int Minor, int Pa
         var m = Number().Match(text);
         if (!m.Success)
             throw new Errors.InvalidSettingException("engine_version", $"'{text}' is not an SGLang version (major.minor.patch)");
-        int Part(int i) => m.Groups[i].Success ? int.Parse(m.Groups[i].Value, CultureInfo.InvariantCulture) : 0;
+        int Part(int i) => !m.Groups[i].Success ? 0
+            : int.TryParse(m.Groups[i].Value, NumberStyles.None, CultureInfo.InvariantCulture, out int v) ? v
+            : throw new Errors.InvalidSettingException("engine_version", $"'{text}' is not an SGLang version (a number is too large)");
         return new SglangVersion(Part(1), Part(2), Part(3));
     }
 
@@ -85,7 +87,9 @@ public static class SglangDefaults
     }
 
     /// <summary>The default mem_fraction_static of <paramref name="version"/> (see the class remarks).</summary>
-    public static double MemFraction(SglangVersion version, long gpuMemMiB, int tp, int pp, int? chunkedPrefill, int? cudaGraphMaxBs, bool? piecewise, bool mla)
+    /// <param name="chunkedPrefill">--chunked-prefill-size when given (≤ 0 turns chunked prefill off)</param>
+    /// <param name="maxPrefillTokens">--max-prefill-tokens (default 16384), the activation reserve without chunked prefill</param>
+    public static double MemFraction(SglangVersion version, long gpuMemMiB, int tp, int pp, int? chunkedPrefill, int? cudaGraphMaxBs, bool? piecewise, bool mla, int maxPrefillTokens = 16384)
     {
         if (!version.AtLeast(0, 4, 7))
             return MemFractionByTp(tp);
@@ -106,9 +110,10 @@ public static class SglangDefaults
             var (chunkDefault, graphDefault) = ByMemory(gpuMemMiB, tp);
             int chunk = chunkedPrefill ?? chunkDefault;
             int graphBs = cudaGraphMaxBs ?? graphDefault;
-            reserved = 512 + Math.Max(chunk, 2048) * 1.5 + graphBs * 2 + parallel / 8 * 1024;
+            // the activation reserve follows the prefill chunk, or the whole prefill budget when chunking is off
+            reserved = 512 + Math.Max(chunk > 0 ? chunk : maxPrefillTokens, 2048) * 1.5 + graphBs * 2 + parallel / 8 * 1024;
             if (piecewise ?? version.AtLeast(0, 5, 8))
-                reserved += PiecewiseGraphSizes(mla ? 2048 : chunk) * 8;
+                reserved += PiecewiseGraphSizes(mla ? 2048 : chunk > 0 ? chunk : maxPrefillTokens) * 8;
             if (gpuMemMiB > 60 * 1024)
                 reserved = Math.Max(reserved, 10 * 1024);
         }

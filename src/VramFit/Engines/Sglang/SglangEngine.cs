@@ -45,7 +45,8 @@ public sealed class SglangEngine : IEngineModel
         double fraction = s.Has("mem_fraction_static") ? s.GetDouble("mem_fraction_static", 0.88, 0.01, 1.0)
             : SglangDefaults.MemFraction(version, request.Deployment.Gpu.MemoryBytes >> 20, tp, layout.Pipeline,
                 s.Has("chunked_prefill_size") ? s.GetInt("chunked_prefill_size", 0, -1, 1 << 24) : null,
-                s.Has("cuda_graph_max_bs") ? s.GetInt("cuda_graph_max_bs", 0, 1, 1 << 16) : null, piecewise, mla);
+                s.Has("cuda_graph_max_bs") ? s.GetInt("cuda_graph_max_bs", 0, 1, 1 << 16) : null, piecewise, mla,
+                s.GetInt("max_prefill_tokens", 16384, 1, 1 << 24));
         long contextLength = s.Has("context_length") ? s.GetLong("context_length", 0, 1, 1L << 30)
             : request.Workload.ContextTokens ?? (model.MaxContext > 0 ? model.MaxContext
                 : throw new InvalidSettingException("context_length", "the model does not state max_position_embeddings; give --context-length"));

@@ -92,7 +92,7 @@ public sealed class VllmEngine : IEngineModel
                 weightItem = weightItem with { Children = weightItem.Children.Add(ServingItems.Item("rotary cos/sin table", MemoryCategory.Weights, rotary, device,
                     "positions (max_position_embeddings, stretched by linear/dynamic/YaRN rope scaling) × rotary dims × dtype bytes, per distinct (dims, base, positions)",
                     "vLLM rotary_embedding.py get_rope (cached) / _compute_cos_sin_cache",
-                    new FormulaInput("max_position_embeddings", model.MaxContext), new FormulaInput("dtype bytes", dtypeBytes))) };
+                    new FormulaInput("dtype bytes", dtypeBytes))) };
             if (rounding > 0)
                 weightItem = weightItem with { Children = weightItem.Children.Add(ServingItems.Item("caching-allocator rounding", MemoryCategory.Weights, rounding, device,
                     "Σ parameters (block rounded to 512 B; a segment tail of ≤ 1 MiB stays in the block) − tensor bytes",

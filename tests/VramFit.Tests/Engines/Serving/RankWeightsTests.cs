@@ -45,6 +45,8 @@ public class RankWeightsTests
         Assert.True(CommunicationBuffers.CustomAllReduce(8, ServingFixtures.H100));
         Assert.False(CommunicationBuffers.CustomAllReduce(3, ServingFixtures.H100));
         Assert.False(CommunicationBuffers.CustomAllReduce(16, ServingFixtures.H100));
+        // A100 PCIe cards are bridged in pairs: no full NVLink across four
+        Assert.False(CommunicationBuffers.CustomAllReduce(4, ServingFixtures.Gpu("NVIDIA A100 PCIe 80GB", 81920, "NVLink 3 bridge 600 GB/s", "8.0")));
     }
 
     [Theory]

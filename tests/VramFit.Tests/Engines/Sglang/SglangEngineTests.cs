@@ -52,6 +52,18 @@ public class SglangEngineTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.Equal(fraction, SglangDefaults.MemFraction(SglangVersion.Parse(version), gpuMemMiB, tp, 1, null, null, piecewise, mla: false));
 
     [Fact]
+    public void Without_chunked_prefill_the_reserve_follows_max_prefill_tokens()
+    {
+        // 512 + 1.5 × 16384 + 2 × 256 + 128 = 25728 MiB on an 80 GB card
+        Assert.Equal(0.683, SglangDefaults.MemFraction(SglangVersion.Parse("0.5.4"), 81152, 1, 1, -1, null, false, mla: false));
+        Assert.Equal(0.834, SglangDefaults.MemFraction(SglangVersion.Parse("0.5.4"), 81152, 1, 1, null, null, false, mla: false));
+    }
+
+    [Fact]
+    public void An_unreadable_version_is_a_setting_error() =>
+        Assert.Throws<VramFit.Errors.InvalidSettingException>(() => SglangVersion.Parse("99999999999.1"));
+
+    [Fact]
     public void The_release_default_reaches_the_pool()
     {
         var gpu = ServingFixtures.H100;
