@@ -57,7 +57,9 @@ public sealed class VllmEngine : IEngineModel
             long lora = s.LoraRank > 0 ? VllmLora.Bytes(model, layout, w.FirstLayer, w.LayerCount, s.LoraRank, s.MaxLoras, dtypeBytes) : 0;
             // "Model loading took" is torch.cuda.memory_allocated(): the tensors, the rotary tables and the caching
             // allocator's block rounding
-            var torchWeights = ServingProfiles.TorchWeights(profile, layout, rules, stage, dtypeBytes);
+            // gpt-oss builds its rotary table in float32 (vllm/model_executor/models/gpt_oss.py OAIAttention: get_rope(dtype=torch.float32))
+            int ropeBytes = model.Architecture == "gpt_oss" ? 4 : dtypeBytes;
+            var torchWeights = ServingProfiles.TorchWeights(profile, layout, rules, stage, ropeBytes);
             long rounding = torchWeights.RoundingBytes, rotary = torchWeights.RotaryCacheBytes;
             long weights = w.Total + rotary + rounding - offloaded + lora;
             long nonTorch = VllmMemoryProfiler.NonTorchBytes(s.Version, layout.Tensor, deployment.Gpu);
@@ -92,7 +94,7 @@ public sealed class VllmEngine : IEngineModel
                 weightItem = weightItem with { Children = weightItem.Children.Add(ServingItems.Item("rotary cos/sin table", MemoryCategory.Weights, rotary, device,
                     "positions (max_position_embeddings, stretched by linear/dynamic/YaRN rope scaling) × rotary dims × dtype bytes, per distinct (dims, base, positions)",
                     "vLLM rotary_embedding.py get_rope (cached) / _compute_cos_sin_cache",
-                    new FormulaInput("dtype bytes", dtypeBytes))) };
+                    new FormulaInput("dtype bytes", ropeBytes))) };
             if (rounding > 0)
                 weightItem = weightItem with { Children = weightItem.Children.Add(ServingItems.Item("caching-allocator rounding", MemoryCategory.Weights, rounding, device,
                     "Σ parameters (block rounded to 512 B; a segment tail of ≤ 1 MiB stays in the block) − tensor bytes",

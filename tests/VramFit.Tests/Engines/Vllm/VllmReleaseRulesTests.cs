@@ -86,6 +86,18 @@ public class VllmReleaseRulesTests
     }
 
     [Fact]
+    public void Gpt_oss_keeps_its_rotary_table_in_float32()
+    {
+        // vllm-gptoss-120b-4xa100-80g-tp4-util080-ray (0.10.1.1): "Model loading took 17.2217 GiB" per rank; the
+        // YaRN table (131,072 positions × 64 dims) is float32 in vLLM's gpt_oss.py, 32 MiB where bf16 would be 16
+        var r = Estimate(ModelCatalog.Find("openai/gpt-oss-120b").Describe(), ServingFixtures.A100_80, 4, ("engine_version", "0.10.1.1 V1"),
+            ("tensor_parallel_size", "4"), ("gpu_memory_utilization", "0.8"), ("max_model_len", "16384"), ("quantization", "mxfp4"));
+        Assert.InRange(r.Report.PrintedFigures["weights_gib"], 17.2217 - 8.0 / 1024, 17.2217 + 8.0 / 1024);
+        var rotary = r.Report.Devices[0].Items.Single(i => i.Name == "weights").Children.Single(c => c.Name == "rotary cos/sin table");
+        Assert.Equal(131_072L * 64 * 4, rotary.Bytes);
+    }
+
+    [Fact]
     public void Phi4_GPTQ_on_Marlin_loads_what_vLLM_printed()
     {
         // vllm-phi4-autoround-gptq4-h100-util015: "Model loading took 8.5107 GB" (GiB). The checkpoint's qzeros and
