@@ -7,19 +7,19 @@ using VramFit.Validation;
 namespace VramFit.Cli.Commands;
 
 /// <summary>
-/// <c>vramfit explain-log FILE [--case] [--config config.json]</c>: reads a llama.cpp or vLLM log, re-estimates the run
+/// <c>vramfit explain-log FILE [--case] [--config config.json] [--gpu G]</c>: reads a llama.cpp, vLLM or SGLang log, re-estimates the run
 /// and shows estimate vs printed side by side; <c>--case</c> prints the run as a validation case line to add to a
-/// .jsonl file. A vLLM log names its model by Hub id: models outside the catalog need their config.json.
+/// .jsonl file. vLLM and SGLang logs name their model by Hub id: models outside the catalog need their config.json.
 /// </summary>
 internal static class ExplainLogCommand
 {
     public static Command Create(CliContext context)
     {
-        var file = new Argument<string>("file") { Description = "A llama.cpp / ik_llama.cpp log (llama-server, llama-cli, llama-bench …) or a vLLM log (vllm serve, LLM(...))" };
+        var file = new Argument<string>("file") { Description = "A llama.cpp / ik_llama.cpp log (llama-server, llama-cli, llama-bench …) a vLLM log (vllm serve, LLM(...)) or an SGLang server log" };
         var asCase = new Option<bool>("--case") { Description = "Print only the validation case line (shared/validation/SCHEMA.md)" };
         var config = new Option<string?>("--config") { Description = "The model's config.json, for a vLLM log whose model is not in the catalog" };
         var gpu = new Option<string?>("--gpu") { Description = "The GPU of the run (catalog name, e.g. a100-80gb), for a log that does not print its memory total" };
-        var command = new Command("explain-log", "Re-estimate a llama.cpp or vLLM run from its log and compare with what it printed") { file, asCase, config, gpu };
+        var command = new Command("explain-log", "Re-estimate a llama.cpp, vLLM or SGLang run from its log and compare with what it printed") { file, asCase, config, gpu };
         command.SetAction(parse =>
         {
             string path = parse.GetValue(file)!;
@@ -34,7 +34,9 @@ internal static class ExplainLogCommand
             }
 
             string id = Path.GetFileNameWithoutExtension(path);
-            var validationCase = VllmLogParser.Recognizes(text) ? VllmLogParser.Parse(text, id) : LlamaCppLogParser.Parse(text, id);
+            var validationCase = SglangLogParser.Recognizes(text) ? SglangLogParser.Parse(text, id)
+                : VllmLogParser.Recognizes(text) ? VllmLogParser.Parse(text, id)
+                : LlamaCppLogParser.Parse(text, id);
             if (parse.GetValue(config) is { } configPath)
                 validationCase = validationCase with { HfConfig = ReadConfig(configPath) };
             if (parse.GetValue(gpu) is { } gpuName)
@@ -49,7 +51,7 @@ internal static class ExplainLogCommand
                 return 0;
             }
 
-            if (validationCase.Gpu is { Name: null, TotalMib: null })
+            if (validationCase.Gpu is { Name: null, TotalMib: null, FreeMib: null })
                 context.Out.WriteLine("note: the log names neither the GPU nor its memory total; estimated on an 80 GiB card (give --gpu)");
             Render(context, ValidationRunner.RunCase(validationCase));
             context.Out.WriteLine(ValidationCaseWriter.ToJsonLine(validationCase));

@@ -66,6 +66,14 @@ public static class ValidationCaseWriter
             w.WriteEndObject();
             w.WritePropertyName("observed");
             WriteNode(w, Nest(c.Observed));
+            // SGLang's reading before loading goes back where the reader takes it from
+            if (c.Gpu is { FreeAfterEngineInit: true, FreeMib: { } before })
+            {
+                w.WriteStartObject("observed_extra");
+                w.WriteNumber("avail_before_weights_gib", Math.Round(before / 1024.0, 2));
+                w.WriteEndObject();
+            }
+
             if (c.Notes is not null) w.WriteString("notes", c.Notes);
             w.WriteEndObject();
         }

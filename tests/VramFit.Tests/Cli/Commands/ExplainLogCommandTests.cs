@@ -89,4 +89,16 @@ public sealed class ExplainLogCommandTests : IDisposable
         Assert.NotEqual(0, CliApp.Run(["explain-log", file, "--gpu", "no-such-gpu"], new StringWriter(), error));
         Assert.Contains("not in the GPU catalog", error.ToString(), StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Reads_an_SGLang_log_too()
+    {
+        File.WriteAllText(file, SglangLogParserTests.QwqLog);
+        var output = new StringWriter();
+        Assert.Equal(0, CliApp.Run(["explain-log", file], output, new StringWriter()));
+        Assert.Contains("max_total_num_tokens", output.ToString(), StringComparison.Ordinal);
+        Assert.Contains("\"engine\":\"sglang\"", output.ToString(), StringComparison.Ordinal);
+        Assert.Contains("\"avail_before_weights_gib\":21.63", output.ToString(), StringComparison.Ordinal);
+        Assert.DoesNotContain("80 GiB card", output.ToString(), StringComparison.Ordinal);
+    }
 }
