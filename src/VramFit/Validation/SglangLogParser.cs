@@ -56,8 +56,6 @@ public static partial class SglangLogParser
 
         if (figures.Count == 0)
             throw new VramFitException("no SGLang memory figure found (\"KV Cache is allocated\", \"Load weight end\" …): is this an SGLang log?");
-        int tpSize = int.TryParse(settings.GetValueOrDefault("tp_size"), CultureInfo.InvariantCulture, out var t) ? t : 1;
-        int pp = int.TryParse(settings.GetValueOrDefault("pp_size"), CultureInfo.InvariantCulture, out var p) ? p : 1;
         return new ValidationCase
         {
             Id = id,
@@ -66,7 +64,7 @@ public static partial class SglangLogParser
             Source = "vramfit explain-log",
             Notes = "parsed from an SGLang log; per-rank figures are those of TP0",
             HfId = model,
-            Gpu = new CaseGpu(null, tpSize * pp, null)
+            Gpu = new CaseGpu(null, ServingLogValues.GpuCount(settings, "tp_size", "pp_size"), null)
             {
                 FreeMib = availableBefore is { } gib ? (long)Math.Round(gib * 1024) : null,
                 FreeAfterEngineInit = availableBefore is not null,
@@ -86,7 +84,7 @@ public static partial class SglangLogParser
             switch (key)
             {
                 case "model_path":
-                    model ??= value.StartsWith('/') ? value.TrimEnd('/').Split('/')[^1] : value;
+                    model ??= ServingLogValues.ModelName(value);
                     break;
                 case "tp_size" or "pp_size" or "dp_size" or "ep_size" or "mem_fraction_static" or "context_length" or "chunked_prefill_size"
                     or "max_prefill_tokens" or "max_running_requests" or "max_total_tokens" or "page_size" or "cuda_graph_max_bs" or "quantization":
@@ -102,10 +100,7 @@ public static partial class SglangLogParser
         }
     }
 
-    private static double Number(string text) =>
-        double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) && double.IsFinite(v)
-            ? v
-            : throw new VramFitException($"unreadable number '{text}' in the SGLang log");
+    private static double Number(string text) => ServingLogValues.Number(text, "SGLang");
 
     [GeneratedRegex(@"server_args=ServerArgs\((.*)\)")]
     private static partial Regex ServerArgs();

@@ -111,9 +111,14 @@ public static partial class VllmLogParser
             figures.TryAdd(name, value);
         if (figures.Count == 0)
             throw new VramFitException("no vLLM memory figure found (\"Model loading took\", \"# GPU blocks\", \"GPU KV cache size\" …): is this a vLLM log?");
-        string engineVersion = version is null ? (v1 is false ? "V0" : "V1") : $"{version} {(v1 ?? IsV1ByNumber(version) ? "V1" : "V0")}";
-        int tp = int.TryParse(settings.GetValueOrDefault("tensor_parallel_size"), CultureInfo.InvariantCulture, out var t) ? t : 1;
-        int pp = int.TryParse(settings.GetValueOrDefault("pipeline_parallel_size"), CultureInfo.InvariantCulture, out var p) ? p : 1;
+        // the engine line says V0 or V1; without it VllmVersion decides by the number (V1 from 0.8)
+        string? engineVersion = (version, v1) switch
+        {
+            (null, null) => null,
+            (null, { } isV1) => isV1 ? "V1" : "V0",
+            (_, null) => version,
+            (_, { } isV1) => $"{version} {(isV1 ? "V1" : "V0")}",
+        };
         return new ValidationCase
         {
             Id = id,
@@ -122,14 +127,11 @@ public static partial class VllmLogParser
             Source = "vramfit explain-log",
             Notes = "parsed from a vLLM log; per-rank figures are those of rank 0",
             HfId = model,
-            Gpu = new CaseGpu(null, tp * pp, totalGib is { } gib ? (long)Math.Round(gib * 1024) : null),
+            Gpu = new CaseGpu(null, ServingLogValues.GpuCount(settings, "tensor_parallel_size", "pipeline_parallel_size"), totalGib is { } gib ? (long)Math.Round(gib * 1024) : null),
             Params = [.. settings.OrderBy(kv => kv.Key, StringComparer.Ordinal)],
             Observed = [.. figures.Select(kv => new ObservedFigure(kv.Key, kv.Value))],
         };
     }
-
-    private static bool IsV1ByNumber(string version) =>
-        Version.TryParse(Regex.Match(version, @"^\d+\.\d+").Value, out var v) && v >= new Version(0, 8);
 
     private enum Rank
     {
@@ -164,7 +166,7 @@ public static partial class VllmLogParser
             switch (key)
             {
                 case "model":
-                    model ??= ModelId(value);
+                    model ??= ServingLogValues.ModelName(value);
                     break;
                 case "max_seq_len":
                     settings.TryAdd("max_model_len", value);
@@ -189,7 +191,7 @@ public static partial class VllmLogParser
         {
             string key = m.Groups[1].Value, value = m.Groups[2].Value.Trim().Trim('\'');
             if (key == "model")
-                model ??= ModelId(value);
+                model ??= ServingLogValues.ModelName(value);
             else if (key is "tensor_parallel_size" or "pipeline_parallel_size" or "data_parallel_size" or "gpu_memory_utilization"
                      or "max_model_len" or "max_num_seqs" or "max_num_batched_tokens" or "quantization" or "kv_cache_dtype"
                      or "block_size" or "cpu_offload_gb" or "max_lora_rank" or "max_loras")
@@ -201,20 +203,9 @@ public static partial class VllmLogParser
         }
     }
 
-    /// <summary>The model as the catalog knows it: a Hub id ("Qwen/Qwen2-7B-Instruct") stays; a local path gives its folder's name.</summary>
-    private static string ModelId(string value)
-    {
-        var parts = value.TrimEnd('/').Split('/', StringSplitOptions.RemoveEmptyEntries);
-        bool hubId = parts.Length <= 2 && !value.StartsWith('/') && !value.StartsWith('.');
-        return hubId || parts.Length == 0 ? value : parts[^1];
-    }
-
-    private static double Number(string text) =>
-        double.TryParse(text.Replace(",", "", StringComparison.Ordinal), NumberStyles.Float, CultureInfo.InvariantCulture, out var v) && double.IsFinite(v)
-            ? v
-            : throw new VramFitException($"unreadable number '{text}' in the vLLM log");
-
     // "Initializing a V1 LLM engine (v0.10.1.1) with config:" / "Initializing an LLM engine (v0.6.4.post1) with config:"
+    private static double Number(string text) => ServingLogValues.Number(text, "vLLM");
+
     [GeneratedRegex(@"Initializing an? (V[01] )?LLM engine \(v([0-9][0-9A-Za-z.+]*)\) with config:")]
     private static partial Regex EngineConfig();
 
