@@ -147,15 +147,20 @@ public readonly record struct RankWeights(long Embedding, long OutputHead, long 
             TensorRole.ExpertGate or TensorRole.ExpertUp or TensorRole.ExpertDown or TensorRole.ExpertGateUp => Placement.Experts,
             // biases of column-parallel projections are split with them; row-parallel (o_proj, down) biases
             // are added after the all-reduce and replicated
-            TensorRole.Bias when IsColumnParallelBias(t.Name) => Placement.SplitByTp,
+            TensorRole.Bias when ColumnParallelBiasOf(t.Name) is not null => Placement.SplitByTp,
             _ => Placement.Replicated,
         };
     }
 
-    private static bool IsColumnParallelBias(string name) =>
+    /// <summary>
+    /// The merged column-parallel projection a bias belongs to ("qkv_proj" for q/k/v, "gate_up_proj" for gate/up), whose
+    /// output rows TP splits; null for the biases added after a row-parallel all-reduce (o_proj, down), which every rank keeps.
+    /// </summary>
+    internal static string? ColumnParallelBiasOf(string name) =>
         name.Contains(".attn_q.", StringComparison.Ordinal) || name.Contains(".attn_k.", StringComparison.Ordinal)
-        || name.Contains(".attn_v.", StringComparison.Ordinal) || name.Contains(".attn_qkv.", StringComparison.Ordinal)
-        || name.Contains(".ffn_gate", StringComparison.Ordinal) || name.Contains(".ffn_up", StringComparison.Ordinal);
+        || name.Contains(".attn_v.", StringComparison.Ordinal) || name.Contains(".attn_qkv.", StringComparison.Ordinal) ? "qkv_proj"
+        : name.Contains(".ffn_gate", StringComparison.Ordinal) || name.Contains(".ffn_up", StringComparison.Ordinal) ? "gate_up_proj"
+        : null;
 
     /// <summary>
     /// Q/K/V shards: query heads are split evenly; KV heads are split while there are at least as many as

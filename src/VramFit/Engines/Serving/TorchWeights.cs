@@ -140,20 +140,8 @@ public readonly record struct TorchWeights(long ParameterBytes, long AllocatedBy
             TensorRole.SharedExpertGate or TensorRole.SharedExpertUp => "shared_experts.gate_up_proj",
             TensorRole.ExpertGate or TensorRole.ExpertUp or TensorRole.ExpertGateUp => "experts.w13",
             TensorRole.ExpertDown => "experts.w2",
-            TensorRole.Bias when Has(t.Name, ".attn_q.", ".attn_k.", ".attn_v.", ".attn_qkv.") => "qkv_proj.bias",
-            TensorRole.Bias when Has(t.Name, ".ffn_gate.", ".ffn_up.") => "gate_up_proj.bias",
+            TensorRole.Bias when RankWeights.ColumnParallelBiasOf(t.Name) is { } projection => projection + ".bias",
             _ => t.Name,
         };
-    }
-
-    private static bool Has(string name, params ReadOnlySpan<string> parts)
-    {
-        foreach (var part in parts)
-        {
-            if (name.Contains(part, StringComparison.Ordinal))
-                return true;
-        }
-
-        return false;
     }
 }
