@@ -8,7 +8,30 @@ public static class ServingItems
 {
     public const double Gib = 1L << 30;
 
-    public static MemoryItem Weights(RankWeights w, string device, string formatName, string origin) => new()
+    /// <summary>The weights of a rank, itemised; <paramref name="extra"/> adds what the engine holds beyond the tensors (those of 0 bytes are left out).</summary>
+    public static MemoryItem Weights(RankWeights w, string device, string formatName, string origin, params ReadOnlySpan<MemoryItem> extra)
+    {
+        var item = TensorWeights(w, device, formatName, origin);
+        var children = item.Children.ToBuilder();
+        long bytes = item.Bytes;
+        foreach (var e in extra)
+        {
+            if (e.Bytes == 0)
+                continue;
+            children.Add(e);
+            bytes += e.Bytes;
+        }
+
+        return item with { Bytes = bytes, Children = children.ToImmutable() };
+    }
+
+    /// <summary>The rotary cos/sin tables a PyTorch engine creates with the attention layers (<see cref="TorchWeights"/>).</summary>
+    public static MemoryItem RotaryTables(long bytes, int dtypeBytes, string device, string origin) =>
+        Item("rotary cos/sin table", MemoryCategory.Weights, bytes, device,
+            "positions (max_position_embeddings, stretched by linear/dynamic/YaRN rope scaling) × rotary dims × dtype bytes, per distinct (dims, base, positions)",
+            origin, new FormulaInput("dtype bytes", dtypeBytes));
+
+    private static MemoryItem TensorWeights(RankWeights w, string device, string formatName, string origin) => new()
     {
         Name = "weights",
         Category = MemoryCategory.Weights,

@@ -104,23 +104,26 @@ public sealed class TorchCachingAllocator
         if (block.Previous is { Allocated: false } previous)
         {
             pool.Remove(previous);
-            previous.Size += block.Size;
-            previous.Next = block.Next;
-            if (block.Next is not null)
-                block.Next.Previous = previous;
+            Absorb(previous, block);
             block = previous;
         }
 
         if (block.Next is { Allocated: false } next)
         {
             pool.Remove(next);
-            block.Size += next.Size;
-            block.Next = next.Next;
-            if (next.Next is not null)
-                next.Next.Previous = block;
+            Absorb(block, next);
         }
 
         pool.Add(block);
+    }
+
+    /// <summary><paramref name="left"/> takes in its free right-hand neighbour of the same segment (<c>try_merge_blocks</c>).</summary>
+    private static void Absorb(Block left, Block right)
+    {
+        left.Size += right.Size;
+        left.Next = right.Next;
+        if (right.Next is not null)
+            right.Next.Previous = left;
     }
 
     /// <summary>Gives every wholly free segment back to the driver (<c>torch.cuda.empty_cache()</c>).</summary>

@@ -95,14 +95,11 @@ public sealed class SglangEngine : IEngineModel
                 (stage0Weights, kPerToken0, vPerToken0, cellSize0, rest0) = (loaded, kBytes, cell - kBytes, cell, rest);
 
             string device = tp == 1 ? $"GPU{stage}" : $"GPU{stage * tp}-{stage * tp + tp - 1}";
-            var weightItem = ServingItems.Weights(w, device, profile.Format.Name, "SGLang model loader (avail mem before − after loading), per TP rank");
-            weightItem = weightItem with
-            {
-                Bytes = loaded,
-                Children = weightItem.Children.Add(ServingItems.Item("rotary cos/sin tables + caching-allocator segments", MemoryCategory.Weights,
-                    loaded - w.Total, device, "segments reserved behind the parameters (own segment rounded up to 2 MiB; 20 MiB segments shared by 1–10 MiB tensors) + rotary tables − tensor bytes",
-                    "PyTorch c10/cuda/CUDACachingAllocator.cpp get_allocation_size; SGLang model_runner.py load_model")),
-            };
+            var weightItem = ServingItems.Weights(w, device, profile.Format.Name, "SGLang model loader (avail mem before − after loading), per TP rank",
+                ServingItems.RotaryTables(torchWeights.RotaryCacheBytes, dtypeBytes, device, "SGLang rotary_embedding.py get_rope (vLLM's module)"),
+                ServingItems.Item("caching-allocator segments", MemoryCategory.Weights, loaded - w.Total - torchWeights.RotaryCacheBytes, device,
+                    "segments reserved behind the parameters (own segment rounded up to 2 MiB; 20 MiB segments shared by 1–10 MiB tensors) − tensor bytes",
+                    "PyTorch c10/cuda/CUDACachingAllocator.cpp get_allocation_size; SGLang model_runner.py load_model"));
             long capacity = gpu.MemoryBytes;
             devices.Add(new DeviceMemory
             {

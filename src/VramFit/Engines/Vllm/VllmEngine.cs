@@ -85,24 +85,16 @@ public sealed class VllmEngine : IEngineModel
 
             string device = layout.Tensor == 1 ? $"GPU{stage}" : $"GPU{stage * layout.Tensor}-{stage * layout.Tensor + layout.Tensor - 1}";
             var items = ImmutableArray.CreateBuilder<MemoryItem>();
-            var weightItem = ServingItems.Weights(w, device, s.Weights.Name, "vLLM model loader (\"Model loading took X GiB\"), per rank");
-            if (lora > 0)
-                weightItem = weightItem with { Children = weightItem.Children.Add(ServingItems.Item("LoRA slots", MemoryCategory.Weights, lora, device,
-                    "max_loras × Σ linear layers (rank × in + out × rank), sharded like the layer", "vLLM vllm/lora/layers *_stacked buffers",
-                    new FormulaInput("max_lora_rank", s.LoraRank), new FormulaInput("max_loras", s.MaxLoras))) };
-            if (rotary > 0)
-                weightItem = weightItem with { Children = weightItem.Children.Add(ServingItems.Item("rotary cos/sin table", MemoryCategory.Weights, rotary, device,
-                    "positions (max_position_embeddings, stretched by linear/dynamic/YaRN rope scaling) × rotary dims × dtype bytes, per distinct (dims, base, positions)",
-                    "vLLM rotary_embedding.py get_rope (cached) / _compute_cos_sin_cache",
-                    new FormulaInput("dtype bytes", ropeBytes))) };
-            if (rounding > 0)
-                weightItem = weightItem with { Children = weightItem.Children.Add(ServingItems.Item("caching-allocator rounding", MemoryCategory.Weights, rounding, device,
+            items.Add(ServingItems.Weights(w, device, s.Weights.Name, "vLLM model loader (\"Model loading took X GiB\"), per rank",
+                ServingItems.RotaryTables(rotary, ropeBytes, device, "vLLM rotary_embedding.py get_rope (cached) / _compute_cos_sin_cache"),
+                ServingItems.Item("caching-allocator rounding", MemoryCategory.Weights, rounding, device,
                     "Σ parameters (block rounded to 512 B; a segment tail of ≤ 1 MiB stays in the block) − tensor bytes",
-                    "PyTorch c10/cuda/CUDACachingAllocator.cpp round_size / get_allocation_size / should_split")) };
-            if (offloaded > 0)
-                weightItem = weightItem with { Children = weightItem.Children.Add(ServingItems.Item("offloaded to CPU (cpu_offload_gb)", MemoryCategory.Weights, -offloaded, device,
-                    "weights streamed from pinned host memory each forward", "vLLM model_executor/models/utils.py maybe_offload_to_cpu")) };
-            items.Add(weightItem with { Bytes = weights });
+                    "PyTorch c10/cuda/CUDACachingAllocator.cpp round_size / get_allocation_size / should_split"),
+                ServingItems.Item("LoRA slots", MemoryCategory.Weights, lora, device,
+                    "max_loras × Σ linear layers (rank × in + out × rank), sharded like the layer", "vLLM vllm/lora/layers *_stacked buffers",
+                    new FormulaInput("max_lora_rank", s.LoraRank), new FormulaInput("max_loras", s.MaxLoras)),
+                ServingItems.Item("offloaded to CPU (cpu_offload_gb)", MemoryCategory.Weights, -offloaded, device,
+                    "weights streamed from pinned host memory each forward", "vLLM model_executor/models/utils.py maybe_offload_to_cpu")));
             items.Add(ServingItems.Item("non-torch memory", MemoryCategory.Overhead, nonTorch, device,
                 charge switch
                 {
