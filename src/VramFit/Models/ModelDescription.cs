@@ -60,8 +60,16 @@ public sealed class ModelDescription
             ? visionEncoderParameters
             : throw new ModelDescriptionException($"vision encoder parameters: {visionEncoderParameters} is negative");
         for (int i = 0; i < Layers.Length; i++)
+        {
             ValidateLayer(Layers[i], i);
+            attentionKinds |= 1 << (int)Layers[i].Attention.Kind;
+        }
     }
+
+    private readonly int attentionKinds;
+
+    /// <summary>Whether any layer mixes tokens with <paramref name="kind"/> (known once, for the estimators' hot paths).</summary>
+    public bool HasLayers(AttentionKind kind) => (attentionKinds & (1 << (int)kind)) != 0;
 
     /// <summary>Architecture family, in Hugging Face <c>model_type</c> spelling ("llama", "qwen3_moe", "deepseek_v3").</summary>
     public string Architecture { get; }

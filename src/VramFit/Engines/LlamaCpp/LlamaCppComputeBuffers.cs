@@ -142,8 +142,8 @@ internal static class LlamaCppComputeBuffers
         long bytes = v.IkLlama && s.FlashAttention && v.Build >= 3900 ? 2 : F32;
         foreach (var c in caches)
             masks += c.Cells * rows * bytes;
-        bool swaLayers = model.Layers.Any(l => l.Attention.Kind == AttentionKind.SlidingWindow);
-        bool mixed = swaLayers && model.Layers.Any(l => l.Attention.Kind is AttentionKind.Full or AttentionKind.Mla);
+        bool swaLayers = model.HasLayers(AttentionKind.SlidingWindow);
+        bool mixed = swaLayers && (model.HasLayers(AttentionKind.Full) || model.HasLayers(AttentionKind.Mla));
         if (caches.Count == 1 && mixed)
             masks *= 2;
         return masks;

@@ -39,7 +39,7 @@ public sealed class SglangEngine : IEngineModel
         if (layout.TotalGpus > request.Deployment.TotalGpus)
             throw new InvalidSettingException("tp_size", $"tp {tp} × pp {layout.Pipeline} × dp {layout.Data} needs {layout.TotalGpus} GPUs; the deployment has {request.Deployment.TotalGpus}");
         var version = SglangVersion.Parse(s.GetString("engine_version"));
-        bool mla = model.Layers.Any(l => l.Attention.Kind == AttentionKind.Mla);
+        bool mla = model.HasLayers(AttentionKind.Mla);
         bool? piecewise = s.Has("enable_piecewise_cuda_graph") ? s.GetBool("enable_piecewise_cuda_graph", false)
             : s.Has("disable_piecewise_cuda_graph") ? !s.GetBool("disable_piecewise_cuda_graph", false) : null;
         double fraction = s.Has("mem_fraction_static") ? s.GetDouble("mem_fraction_static", 0.88, 0.01, 1.0)

@@ -161,9 +161,9 @@ public sealed record VllmSettings
     {
         if (!version.AtLeast(5, 0) || maxModelLen <= 32768 || lora)
             return false;
-        if (version.AtLeast(7, 0) && (model.VisionEncoderParameters > 0 || model.Layers.Any(l => l.Attention.Kind == AttentionKind.Mla)))
+        if (version.AtLeast(7, 0) && (model.VisionEncoderParameters > 0 || model.HasLayers(AttentionKind.Mla)))
             return false;
-        return !model.Layers.Any(l => l.Attention.Kind == AttentionKind.SlidingWindow);
+        return !model.HasLayers(AttentionKind.SlidingWindow);
     }
 
     /// <summary>

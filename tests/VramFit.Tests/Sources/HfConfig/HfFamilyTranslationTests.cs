@@ -56,6 +56,8 @@ public class HfFamilyTranslationTests
         Assert.Equal(1_000_000, m.Layers[5].Attention.RotaryBase);
         // the global layers' linear rope scaling (factor 8) stretches their table; the local layers take none
         Assert.Equal(131_072 * 8, m.Layers[5].Attention.RotaryPositions);
+        Assert.True(m.HasLayers(AttentionKind.SlidingWindow) && m.HasLayers(AttentionKind.Full));
+        Assert.False(m.HasLayers(AttentionKind.Mla) || m.HasLayers(AttentionKind.Recurrent));
         Assert.Equal(0, m.Layers[0].Attention.RotaryPositions);
     }
 
