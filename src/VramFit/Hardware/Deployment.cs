@@ -35,6 +35,13 @@ public sealed record Deployment
     /// <summary>Free memory per device as detected (other processes accounted); null = the whole device.</summary>
     public long? FreeBytesPerGpu { get; }
 
+    /// <summary>
+    /// <see cref="FreeBytesPerGpu"/> was read by the engine itself after its own start-up (its CUDA context and
+    /// communication buffers already out), as SGLang prints "avail mem" before loading; an engine that takes such a
+    /// reading uses it as is instead of subtracting its start-up again.
+    /// </summary>
+    public bool FreeReadAfterEngineStart { get; init; }
+
     /// <summary>Host RAM available for offload; 0 = unknown.</summary>
     public long HostMemoryBytes { get; }
 

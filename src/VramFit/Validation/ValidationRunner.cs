@@ -1,7 +1,6 @@
 using System.Collections.Immutable;
 using VramFit.Engines;
 using VramFit.Engines.LlamaCpp;
-using VramFit.Engines.Sglang;
 using VramFit.Errors;
 using VramFit.Hardware;
 using VramFit.Models;
@@ -191,22 +190,8 @@ public static class ValidationRunner
         // a logged total is what the engine itself saw (vLLM prints torch's total_gpu_memory): it replaces the catalog's
         if (c.Gpu?.TotalMib is not null)
             gpu = gpu with { CudaTotalBytes = memory };
-        long? freeBytes = c.Gpu?.FreeMib << 20;
-        // SGLang read its free memory after its context and NCCL init: the device had that much more at start-up
-        if (freeBytes is { } f && c.Gpu!.FreeAfterEngineInit && c.Engine.Equals("sglang", StringComparison.OrdinalIgnoreCase))
-            freeBytes = f + SglangEngine.InitOverheadBytes(TensorParallel(c), gpu);
-        return new Deployment(gpu, Math.Max(1, count), freeBytesPerGpu: freeBytes);
-    }
-
-    private static int TensorParallel(ValidationCase c)
-    {
-        foreach (var key in (ReadOnlySpan<string>)["tp_size", "tp", "tensor_parallel_size"])
-        {
-            if (c.Params.FirstOrDefault(p => p.Key == key).Value is { } v && int.TryParse(v, System.Globalization.CultureInfo.InvariantCulture, out var tp))
-                return tp;
-        }
-
-        return 1;
+        // SGLang's "avail mem" before loading was read after its start-up: the engine takes it as is
+        return new Deployment(gpu, Math.Max(1, count), freeBytesPerGpu: c.Gpu?.FreeMib << 20) { FreeReadAfterEngineStart = c.Gpu?.FreeAfterEngineInit ?? false };
     }
 
     /// <summary>

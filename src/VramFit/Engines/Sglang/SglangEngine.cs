@@ -59,8 +59,11 @@ public sealed class SglangEngine : IEngineModel
         var profile = ServingProfiles.Get(model, request.Workload.WeightFormat ?? model.CheckpointFormat ?? WeightFormat.DenseOf(dtype));
         var gpu = request.Deployment.Gpu;
         long free0 = request.Deployment.UsableBytesPerGpu;
-        // memory free when SGLang takes its "before loading" reading: after the CUDA context and torch.distributed (NCCL) init
-        long before = free0 - InitOverheadBytes(tp, gpu);
+        // memory free when SGLang takes its "before loading" reading: after the CUDA context and torch.distributed (NCCL) init;
+        // a deployment that carries SGLang's own reading gives it directly
+        long before = request.Deployment.FreeReadAfterEngineStart && request.Deployment.FreeBytesPerGpu is { } read
+            ? read
+            : free0 - InitOverheadBytes(tp, gpu);
         var dtypeBytes = dtype.Bits() / 8;
 
         var devices = ImmutableArray.CreateBuilder<DeviceMemory>();
@@ -108,7 +111,7 @@ public sealed class SglangEngine : IEngineModel
                 Items =
                 [
                     weightItem,
-                    ServingItems.Item("CUDA context + NCCL buffers", MemoryCategory.Overhead, free0 - before, device,
+                    ServingItems.Item("CUDA context + NCCL buffers", MemoryCategory.Overhead, InitOverheadBytes(tp, gpu), device,
                         "context + NCCL channels (TP > 1) + custom all-reduce", "SGLang init_torch_distributed",
                         new FormulaInput("tp_size", tp)),
                     ServingItems.Item("KV pool", MemoryCategory.KvCache, tokens * cell, device,

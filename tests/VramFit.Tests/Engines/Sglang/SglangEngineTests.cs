@@ -128,6 +128,19 @@ public class SglangEngineTests(Xunit.Abstractions.ITestOutputHelper output)
     }
 
     [Fact]
+    public void A_reading_taken_after_start_up_is_used_as_is()
+    {
+        // SGLang's own "avail mem" before loading: the same pool as the free memory at start-up less its start-up
+        var gpu = ServingFixtures.Gpu("24GB PCIe GPU", 24576, "PCIe 4.0 x16", "8.6");
+        long read = (long)(21.63 * GiB);
+        EstimateRequest Request(Deployment d) => new(ServingFixtures.QwQ32B(), d, new Workload(),
+            new EngineSettings([new("tp_size", "4"), new("context_length", "131072"), new("engine_version", "0.4.3")]));
+        var fromStart = Engine.Estimate(Request(new Deployment(gpu, 4, freeBytesPerGpu: read + Overhead(4, gpu))));
+        var fromReading = Engine.Estimate(Request(new Deployment(gpu, 4, freeBytesPerGpu: read) { FreeReadAfterEngineStart = true }));
+        Assert.Equal(fromStart.Capacity!.KvCacheTokens, fromReading.Capacity!.KvCacheTokens);
+    }
+
+    [Fact]
     public void No_room_gives_SGLangs_error()
     {
         var gpu = ServingFixtures.L4;
