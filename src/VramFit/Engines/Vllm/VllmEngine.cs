@@ -66,8 +66,9 @@ public sealed class VllmEngine : IEngineModel
             bool last = stage == layout.Pipeline - 1;
             var peak = VllmProfileRun.Measure(model, s, dtypeBytes, w.FirstLayer, w.LayerCount, last, driverRank: true);
             long graphBytes = VllmCudaGraphs.Bytes(s, w.LayerCount);
-            long available = s.KvCacheMemoryBytes
-                ?? requested - weights - peak.Bytes - nonTorch - (s.EstimateCudaGraphs ? graphBytes : 0);
+            // the budget less everything but the activation peak, which differs by rank under V0
+            long beforePeak = requested - weights - nonTorch - (s.EstimateCudaGraphs ? graphBytes : 0);
+            long available = s.KvCacheMemoryBytes ?? beforePeak - peak.Bytes;
             var kvLayers = KvLayerSpec.ForStage(model, layout.Tensor, s.KvDtype, w.FirstLayer, w.LayerCount, stateElementBytes: dtypeBytes);
             var plan = VllmKvPlan.Plan(kvLayers, available, s.BlockSize, s.MaxModelLen, s.MaxNumBatchedTokens, s.Version.V1, s.NumGpuBlocksOverride);
             if (engineKv is null || plan.NumBlocks < engineKv.NumBlocks)
@@ -76,11 +77,10 @@ public sealed class VllmEngine : IEngineModel
                 (stage0Weights, stage0NonTorch, stage0Activation, stage0Available, graphs) = (weights, nonTorch, peak.Bytes, available, graphBytes);
             if (last && !s.Version.V1 && layout.Tensor > 1 && s.KvCacheMemoryBytes is null)
             {
-                // V0 samples on the driver only: the other workers' profile lines show a smaller peak and a larger pool
-                var worker = VllmProfileRun.Measure(model, s, dtypeBytes, w.FirstLayer, w.LayerCount, last, driverRank: false);
-                long workerAvailable = requested - weights - worker.Bytes - nonTorch - (s.EstimateCudaGraphs ? graphBytes : 0);
+                // V0 samples on the driver only: the other workers' peak is the forward alone, their pool larger
+                long workerPeak = peak.ForwardBytes;
                 notes.Add(string.Create(CultureInfo.InvariantCulture,
-                    $"V0 runs the sampler on the driver (TP rank 0) only: the other workers of stage {stage} log an activation peak of {worker.Bytes / ServingItems.Gib:0.00} GiB and {workerAvailable / ServingItems.Gib:0.00} GiB for KV cache; the engine sizes every rank's pool by the driver's"));
+                    $"V0 runs the sampler on the driver (TP rank 0) only: the other workers of stage {stage} log an activation peak of {workerPeak / ServingItems.Gib:0.00} GiB and {(beforePeak - workerPeak) / ServingItems.Gib:0.00} GiB for KV cache; the engine sizes every rank's pool by the driver's"));
             }
 
             string device = layout.Tensor == 1 ? $"GPU{stage}" : $"GPU{stage * layout.Tensor}-{stage * layout.Tensor + layout.Tensor - 1}";
