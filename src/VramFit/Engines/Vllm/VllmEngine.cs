@@ -64,7 +64,7 @@ public sealed class VllmEngine : IEngineModel
             long weights = w.Total + rotary + rounding - offloaded + lora;
             long nonTorch = VllmMemoryProfiler.NonTorchBytes(s.Version, layout.Tensor, deployment.Gpu);
             bool last = stage == layout.Pipeline - 1;
-            var peak = VllmProfileRun.Measure(model, s, dtypeBytes, w.FirstLayer, w.LayerCount, last, driverRank: true);
+            var peak = VllmProfileRun.Measure(model, s, dtypeBytes, w.FirstLayer, w.LayerCount, last);
             long graphBytes = VllmCudaGraphs.Bytes(s, w.LayerCount);
             // the budget less everything but the activation peak, which differs by rank under V0
             long beforePeak = requested - weights - nonTorch - (s.EstimateCudaGraphs ? graphBytes : 0);

@@ -36,9 +36,10 @@ public static class VllmProfileRun
 
     /// <summary>
     /// Profile-run peak of a rank of pipeline stage covering [<paramref name="firstLayer"/>, +<paramref name="layerCount"/>).
-    /// The sampler runs on the last stage only, and under V0 only on the driver (TP rank 0), which gathers the logits.
+    /// The sampler runs on the last stage only, and under V0 only on the driver (TP rank 0), which gathers the logits:
+    /// this is the driver's peak; V0's other workers peak at <see cref="Peak.ForwardBytes"/>.
     /// </summary>
-    public static Peak Measure(ModelDescription model, VllmSettings settings, int dtypeBytes, int firstLayer, int layerCount, bool lastStage, bool driverRank)
+    public static Peak Measure(ModelDescription model, VllmSettings settings, int dtypeBytes, int firstLayer, int layerCount, bool lastStage)
     {
         long tokens = settings.MaxNumBatchedTokens;
         // V1 gpu_model_runner.py: VLLM_FUSED_MOE_CHUNK_SIZE (default 32768 tokens) bounds fused_moe's caches
@@ -47,7 +48,7 @@ public static class VllmProfileRun
             ? BitsandbytesSurplusBytes(model, tokens, settings.Parallel.Tensor, convert: settings.Dtype != ScalarType.BF16, firstLayer, layerCount)
             : 0;
         forward += bnb;
-        if (!lastStage || (!settings.Version.V1 && !driverRank))
+        if (!lastStage)
             return new Peak(forward, 0, 0, 0, 0, bnb);
         long requests = Math.Min(settings.MaxNumSeqs, tokens);
         double perLogit = SamplerBytesPerLogit(settings.FlashInferSampler, dtypeBytes);
