@@ -203,9 +203,9 @@ public static partial class VllmLogParser
         }
     }
 
-    // "Initializing a V1 LLM engine (v0.10.1.1) with config:" / "Initializing an LLM engine (v0.6.4.post1) with config:"
     private static double Number(string text) => ServingLogValues.Number(text, "vLLM");
 
+    // "Initializing a V1 LLM engine (v0.10.1.1) with config:" / "Initializing an LLM engine (v0.6.4.post1) with config:"
     [GeneratedRegex(@"Initializing an? (V[01] )?LLM engine \(v([0-9][0-9A-Za-z.+]*)\) with config:")]
     private static partial Regex EngineConfig();
 
