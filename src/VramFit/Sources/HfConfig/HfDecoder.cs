@@ -87,7 +87,8 @@ internal static class HfDecoder
         HfConfig? root = null,
         long visionParameters = 0,
         int? maxContext = null,
-        int? vocab = null)
+        int? vocab = null,
+        bool outputBias = false)
     {
         root ??= c;
         return new ModelDescription(
@@ -100,6 +101,7 @@ internal static class HfDecoder
             dtype: c.Has("torch_dtype") || c.Has("dtype") ? c.Dtype : root.Dtype,
             normKind: norm,
             learnedPositions: learnedPositions,
+            outputBias: outputBias,
             checkpointFormat: HfQuantization.Read(root, c.Has("torch_dtype") || c.Has("dtype") ? c.Dtype : root.Dtype),
             visionEncoderParameters: visionParameters);
     }

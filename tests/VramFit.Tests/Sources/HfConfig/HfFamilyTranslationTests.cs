@@ -215,6 +215,26 @@ public class HfFamilyTranslationTests
         Assert.DoesNotContain(TensorInventory.Build(m), t => t.Name == "output.weight");
     }
 
+    /// <summary>OPT-125m: 125,239,296 parameters as published, with OPT's two extra position rows and no RoPE.</summary>
+    [Fact]
+    public void Opt_has_offset_learned_positions_biased_projections_and_a_tied_head()
+    {
+        var m = Catalog("facebook/opt-125m");
+        Assert.Equal(125_239_296L, TensorInventory.ParameterCount(m));
+        Assert.Equal(2048 + 2, m.LearnedPositions);
+        Assert.Equal(2048, m.MaxContext);
+        Assert.All(m.Layers, l => Assert.Equal(0, l.Attention.RotaryDims));
+        Assert.All(m.Layers, l => Assert.False(l.Mlp.Gated));
+        Assert.DoesNotContain(TensorInventory.Build(m), t => t.Name == "output.weight");
+    }
+
+    [Theory]
+    [InlineData("""{"model_type":"opt","hidden_size":1024,"word_embed_proj_dim":512,"num_attention_heads":16,"num_hidden_layers":24,"ffn_dim":4096,"vocab_size":50272,"max_position_embeddings":2048}""", "word_embed_proj_dim")]
+    [InlineData("""{"model_type":"opt","hidden_size":64,"do_layer_norm_before":false,"num_attention_heads":4,"num_hidden_layers":2,"ffn_dim":128,"vocab_size":100,"max_position_embeddings":64}""", "do_layer_norm_before")]
+    [InlineData("""{"model_type":"opt","hidden_size":64,"num_attention_heads":4,"num_hidden_layers":2,"vocab_size":100,"max_position_embeddings":64}""", "ffn_dim")]
+    public void Opt_shapes_that_are_not_modelled_are_named(string json, string field) =>
+        Assert.Contains(field, Assert.Throws<ModelDescriptionException>(() => HfConfigReader.Parse(json)).Message, StringComparison.Ordinal);
+
     [Fact]
     public void Layer_types_of_the_wrong_length_are_rejected() =>
         Assert.Contains("layer_types", Assert.Throws<ModelDescriptionException>(() => HfConfigReader.Parse("""
