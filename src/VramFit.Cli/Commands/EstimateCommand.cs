@@ -2,6 +2,7 @@ using System.CommandLine;
 using Spectre.Console;
 using VramFit.Cli.Rendering;
 using VramFit.Engines;
+using VramFit.Models;
 using VramFit.Reports;
 
 namespace VramFit.Cli.Commands;
@@ -31,6 +32,8 @@ internal static class EstimateCommand
             var input = options.Input(parse, progress);
             var request = input.ToRequest();
             var report = input.ResolveEngine(request.Model).Estimate(request);
+            if (request.Model.Source is { } origin && origin.StartsWith(ModelCatalog.DerivedSourcePrefix, StringComparison.Ordinal))
+                report = report with { Notes = report.Notes.Insert(0, "model: " + origin) };
             MemoryReport? rule = parse.GetValue(method) == "rule-of-thumb"
                 ? EngineCatalog.Get("rule-of-thumb").Estimate(request with { Settings = EngineSettings.Empty })
                 : null;

@@ -32,7 +32,14 @@ public sealed record CatalogModel
     /// <summary>Other ids that name the same weights (instruct variants, mirrors).</summary>
     public IReadOnlyList<string> Aliases { get; init; } = [];
 
-    public ModelDescription Describe() => HfConfigReader.Read(new HfConfig(Config, Id), Id, "catalog");
+    /// <summary>
+    /// The catalog id this entry was derived from when <see cref="Id"/> names a re-upload or a quantized checkpoint
+    /// of it (<see cref="CatalogDerivation"/>); null for an entry of the catalog itself.
+    /// </summary>
+    public string? DerivedFrom { get; init; }
+
+    /// <summary>The description; its source is "catalog", or for a derived entry what the derivation assumed.</summary>
+    public ModelDescription Describe() => HfConfigReader.Read(new HfConfig(Config, Id), Id, DerivedFrom is null ? "catalog" : Source);
 }
 
 /// <summary>
@@ -61,8 +68,21 @@ public static class ModelCatalog
 
     public static IReadOnlyList<CatalogModel> All => Models.Value;
 
-    /// <summary>Finds a model by Hub id, by the name after the slash, or by an alias (case-insensitive).</summary>
-    public static CatalogModel? TryFind(string id) => ById.Value.TryGetValue((id ?? "").Trim(), out var m) ? m : null;
+    /// <summary>How the source of a derived entry's description begins ("catalog entry Qwen/Qwen2.5-7B with …").</summary>
+    public const string DerivedSourcePrefix = "catalog entry ";
+
+    /// <summary>
+    /// Finds a model by Hub id, by the name after the slash, or by an alias (case-insensitive); failing that, a
+    /// re-upload of a catalog model under another organisation or a quantized checkpoint named after one
+    /// (<see cref="CatalogDerivation"/>: the entry returned carries the id asked for and says what it assumed).
+    /// </summary>
+    public static CatalogModel? TryFind(string id)
+    {
+        var key = (id ?? "").Trim();
+        return Exact(key) ?? CatalogDerivation.Derive(key, Exact);
+    }
+
+    private static CatalogModel? Exact(string id) => ById.Value.TryGetValue(id, out var m) ? m : null;
 
     public static CatalogModel Find(string id) => TryFind(id) ?? throw new CatalogLookupException(
         $"'{id}' is not in the model catalog and is not a path; close matches: {string.Join(", ", CloseMatches(id))} (see 'vramfit models')");

@@ -1,4 +1,5 @@
 using VramFit.Models;
+using VramFit.Numerics;
 
 namespace VramFit.Tests.Models;
 
@@ -51,4 +52,54 @@ public class ModelCatalogTests
             .Sum(t => (t.Rows + 127) / 128 * ((t.Columns + 127) / 128) * t.Experts);
         Assert.Equal(entry.StoredExtraParameters, scales);
     }
+}
+
+/// <summary>Hub ids the catalog does not list by name: re-uploads and quantized checkpoints named after a catalog model.</summary>
+public class CatalogDerivationTests
+{
+    [Fact]
+    public void A_reupload_under_another_organisation_is_the_catalog_model()
+    {
+        var entry = ModelCatalog.TryFind("unsloth/Qwen3-8B")!;
+        Assert.Equal("unsloth/Qwen3-8B", entry.Id);
+        Assert.Equal("Qwen/Qwen3-8B", entry.DerivedFrom);
+        var model = entry.Describe();
+        Assert.Equal(ModelProfile.Create(ModelCatalog.Find("Qwen/Qwen3-8B").Describe()).TotalWeightBytes, ModelProfile.Create(model).TotalWeightBytes);
+        Assert.StartsWith(ModelCatalog.DerivedSourcePrefix, model.Source);
+    }
+
+    [Theory]
+    [InlineData("Qwen/Qwen2.5-7B-Instruct-AWQ", "Qwen/Qwen2.5-7B-Instruct", WeightFormatKind.Awq, 4)]
+    [InlineData("hugging-quants/Meta-Llama-3.1-8B-Instruct-AWQ-INT4", "meta-llama/Llama-3.1-8B", WeightFormatKind.Awq, 4)]
+    [InlineData("Qwen/Qwen2.5-7B-Instruct-GPTQ-Int8", "Qwen/Qwen2.5-7B-Instruct", WeightFormatKind.Gptq, 8)]
+    [InlineData("unsloth/mistral-7b-instruct-v0.3-bnb-4bit", "mistralai/Mistral-7B-v0.3", WeightFormatKind.BnbNf4, 4)]
+    [InlineData("unsloth/Llama-3.2-3B-Instruct-unsloth-bnb-4bit", "meta-llama/Llama-3.2-3B", WeightFormatKind.BnbNf4, 4)]
+    [InlineData("RedHatAI/Meta-Llama-3.1-8B-Instruct-FP8-dynamic", "meta-llama/Llama-3.1-8B", WeightFormatKind.Fp8, 8)]
+    [InlineData("neuralmagic/Meta-Llama-3.1-8B-Instruct-quantized.w4a16", "meta-llama/Llama-3.1-8B", WeightFormatKind.Gptq, 4)]
+    [InlineData("RedHatAI/Meta-Llama-3.1-8B-Instruct-quantized.w8a8", "meta-llama/Llama-3.1-8B", WeightFormatKind.Int8SmoothQuant, 8)]
+    public void A_quantized_name_is_its_base_with_the_quantization_its_suffix_stands_for(string id, string baseId, WeightFormatKind kind, int bits)
+    {
+        var entry = ModelCatalog.TryFind(id)!;
+        Assert.Equal(ModelCatalog.Find(baseId).Id, entry.DerivedFrom);
+        var model = entry.Describe();
+        Assert.Equal(id, model.Name);
+        Assert.Equal(kind, model.CheckpointFormat!.Kind);
+        Assert.Equal(bits, model.CheckpointFormat.Bits);
+        Assert.Contains("assumed", model.Source, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Qwen_fp8_uploads_use_block_scales_and_others_per_tensor_scales()
+    {
+        Assert.Equal(Fp8ScaleGranularity.Block128, ModelCatalog.TryFind("Qwen/Qwen2.5-7B-Instruct-FP8")!.Describe().CheckpointFormat!.Fp8Scales);
+        Assert.Equal(Fp8ScaleGranularity.PerTensor, ModelCatalog.TryFind("neuralmagic/Meta-Llama-3-8B-Instruct-FP8")!.Describe().CheckpointFormat!.Fp8Scales);
+    }
+
+    [Theory]
+    [InlineData("someone/unknown-model-AWQ")]
+    [InlineData("AWQ")]
+    [InlineData("-AWQ")]
+    [InlineData("unsloth/")]
+    [InlineData("unsloth/Qwen3-8B-FP8-AWQ")]   // the base is itself quantized: nothing is stacked on it
+    public void Unknown_bases_and_bare_suffixes_are_not_found(string id) => Assert.Null(ModelCatalog.TryFind(id));
 }
