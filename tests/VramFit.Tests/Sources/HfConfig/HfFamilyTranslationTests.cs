@@ -228,6 +228,28 @@ public class HfFamilyTranslationTests
         Assert.DoesNotContain(TensorInventory.Build(m), t => t.Name == "output.weight");
     }
 
+    /// <summary>Phi-2: 2,779,683,840 parameters (its model card's count), one LayerNorm per parallel block, a biased head, RoPE on 40 % of each head.</summary>
+    [Fact]
+    public void Phi2_has_parallel_blocks_partial_rope_and_a_biased_head()
+    {
+        var m = Catalog("microsoft/phi-2");
+        Assert.Equal(2_779_683_840L, TensorInventory.ParameterCount(m));
+        Assert.All(m.Layers, l => Assert.Equal(1, l.NormCount));
+        Assert.All(m.Layers, l => Assert.Equal(32, l.Attention.RotaryDims));
+        Assert.Contains(TensorInventory.Build(m), t => t.Name == "output.bias");
+    }
+
+    /// <summary>SantaCoder: multi-query attention (one KV head) over GPT-2's learned positions.</summary>
+    [Fact]
+    public void Gpt_bigcode_is_multi_query_with_learned_positions()
+    {
+        var m = Catalog("bigcode/gpt_bigcode-santacoder");
+        Assert.All(m.Layers, l => Assert.Equal(1, l.Attention.KvHeadCount));
+        Assert.All(m.Layers, l => Assert.True(l.Attention.FusedQkv));
+        Assert.Equal(2048, m.LearnedPositions);
+        Assert.Equal(0, m.Layers[0].Attention.RotaryDims);
+    }
+
     [Theory]
     [InlineData("""{"model_type":"opt","hidden_size":1024,"word_embed_proj_dim":512,"num_attention_heads":16,"num_hidden_layers":24,"ffn_dim":4096,"vocab_size":50272,"max_position_embeddings":2048}""", "word_embed_proj_dim")]
     [InlineData("""{"model_type":"opt","hidden_size":64,"do_layer_norm_before":false,"num_attention_heads":4,"num_hidden_layers":2,"ffn_dim":128,"vocab_size":100,"max_position_embeddings":64}""", "do_layer_norm_before")]
