@@ -79,6 +79,8 @@ public static class GgufModelTranslator
         }
 
         bool tied = Tied(metadata, shape, hidden, vocab, layers);
+        if (arch == "glm4moe" && k.Int("expert_feed_forward_length") is null)
+            CheckGlmMoeRelease(metadata, k, hidden, vocab, layers, tied);
         var format = FileFormat(metadata);
         return new ModelDescription(
             arch,
@@ -192,20 +194,36 @@ public static class GgufModelTranslator
         };
     }
 
+    /// <summary>
+    /// The MoE layout of the released GLM-4.5 family, for abbreviated metadata that names a glm4moe file by its
+    /// attention keys only: GLM-4.5/4.6/4.7 (hidden 5120) have first_k_dense_replace 3, moe_intermediate_size 1536 and
+    /// one shared expert; GLM-4.5-Air (hidden 4096) 1, 1408 and one (zai-org/GLM-4.5 and GLM-4.5-Air config.json,
+    /// written by convert_hf_to_gguf.py as leading_dense_block_count, expert_feed_forward_length, expert_shared_count).
+    /// <see cref="Translate"/> checks the result against the printed parameter count when the metadata has one.
+    /// </summary>
+    private static (int Lead, int ExpertFfn, int Shared)? GlmMoeRelease(Keys k, string arch) =>
+        arch != "glm4moe" ? null : k.Int("embedding_length") switch
+        {
+            5120 => (3, 1536, 1),
+            4096 => (1, 1408, 1),
+            _ => null,
+        };
+
     private static MlpSpec Mlp(Keys k, string arch, Family f, int layer, long[]? ffn)
     {
         int experts = k.Int("expert_count") ?? 0;
-        int lead = k.Int("leading_dense_block_count") ?? 0;
+        var glm = GlmMoeRelease(k, arch);
+        int lead = k.Int("leading_dense_block_count") ?? glm?.Lead ?? 0;
         // Llama 4 Maverick interleaves MoE and dense layers (interleave_moe_layer_step 2: every second layer)
         int step = Math.Max(1, k.Int("interleave_moe_layer_step") ?? 1);
         if (experts > 0 && layer >= lead && (layer + 1) % step == 0)
         {
             int used = k.RequireInt("expert_used_count");
             // Mixtral files (llama arch) carry no expert_feed_forward_length: experts use feed_forward_length.
-            int expertFfn = k.Int("expert_feed_forward_length")
+            int expertFfn = k.Int("expert_feed_forward_length") ?? glm?.ExpertFfn
                 ?? (arch == "llama" && ffn is not null ? (int)ffn[layer] : throw k.Missing("expert_feed_forward_length"));
             // Llama 4, Qwen3-Next and Qwen2-MoE always have one shared expert (llama.cpp creates ffn_*_shexp unconditionally)
-            int shared = k.Int("expert_shared_count") ?? (arch is "llama4" or "qwen3next" or "qwen2moe" ? 1 : 0);
+            int shared = k.Int("expert_shared_count") ?? glm?.Shared ?? (arch is "llama4" or "qwen3next" or "qwen2moe" ? 1 : 0);
             int sharedFfn = k.Int("expert_shared_feed_forward_length") ?? expertFfn;
             return new MlpSpec
             {
@@ -261,6 +279,21 @@ public static class GgufModelTranslator
         for (int i = 0; i < n; i++)
             result[i] = period > 0 && i % period < period - 1;
         return result;
+    }
+
+    /// <summary>
+    /// The GLM-4.5 release layout stands in for missing keys only when the printed parameter count agrees (llama.cpp
+    /// prints it to two decimals of a billion, so within 1 %); without a count, or for an unknown release, the
+    /// missing key is reported.
+    /// </summary>
+    private static void CheckGlmMoeRelease(GgufMetadata m, Keys k, int hidden, int vocab, LayerSpec[] layers, bool tied)
+    {
+        if (GlmMoeRelease(k, "glm4moe") is null || m.GetLong("model_params") is not { } published || published <= 0)
+            throw k.Missing("expert_feed_forward_length");
+        long count = TensorInventory.ParameterCount(new ModelDescription("glm4moe", hidden, vocab, layers, tiedEmbeddings: tied));
+        if (Math.Abs(count - published) > published / 100)
+            throw new ModelDescriptionException(
+                $"glm4moe.expert_feed_forward_length: missing from GGUF metadata, and the GLM-4.5 release layout gives {count:N0} parameters where the file has {published:N0}");
     }
 
     private static int NextNLayers(Keys k, string arch)

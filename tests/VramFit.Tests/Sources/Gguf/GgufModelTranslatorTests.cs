@@ -104,6 +104,27 @@ public class GgufModelTranslatorTests
         Assert.Equal(46, m.RepeatingLayerCount);
     }
 
+    /// <summary>GLM-4.6 metadata cut to its attention keys (as harvested logs carry it), with llama.cpp's printed 356.79 B.</summary>
+    private static GgufMetadata Glm46Abbreviated(long? published) => Meta("glm4moe",
+        [(".block_count", 93), (".embedding_length", 5120), (".feed_forward_length", 12288), (".attention.head_count", 96),
+         (".attention.head_count_kv", 8), (".attention.key_length", 128), (".expert_count", 160), (".expert_used_count", 8),
+         ("tokenizer.vocab_size", 151552), .. (published is { } p ? new (string, object)[] { ("model_params", p) } : [])]);
+
+    [Fact]
+    public void Glm4_moe_without_its_moe_keys_takes_the_release_layout_when_the_parameter_count_agrees()
+    {
+        var m = GgufModelTranslator.Translate(Glm46Abbreviated(356_790_000_000L));
+        Assert.Equal(MlpKind.Dense, m.Layers[2].Mlp.Kind);
+        Assert.Equal((MlpKind.MoE, 1536, 1), (m.Layers[3].Mlp.Kind, m.Layers[3].Mlp.ExpertFfnSize, m.Layers[3].Mlp.SharedExpertCount));
+        Assert.InRange(TensorInventory.ParameterCount(m), 353_000_000_000L, 360_500_000_000L);
+    }
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData(200_000_000_000L)]
+    public void Glm4_moe_without_its_moe_keys_and_without_an_agreeing_count_names_the_missing_key(long? published) =>
+        Assert.Contains("expert_feed_forward_length", Assert.Throws<ModelDescriptionException>(() => GgufModelTranslator.Translate(Glm46Abbreviated(published))).Message, StringComparison.Ordinal);
+
     [Fact]
     public void Published_parameter_count_decides_whether_the_output_head_is_tied()
     {
