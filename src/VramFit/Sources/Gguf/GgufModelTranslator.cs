@@ -27,6 +27,7 @@ public static class GgufModelTranslator
         // standard K/V per layer from head_count_kv × key_length / value_length
         "gemma", "qwen2vl", "qwen2moe", "granite", "granitemoe", "smollm3", "ernie4_5", "ernie4_5-moe", "seed_oss", "apertus",
         "arcee", "exaone", "olmo2", "olmoe", "command-r", "minicpm", "stablelm", "internlm2", "dots1", "hunyuan-moe",
+        "minimax-m2",
     ];
 
     /// <summary>The ggml type most tensors of a llama.cpp file type get ("Q4_K_M" → q4_K), null for types unknown to mainline.</summary>
@@ -388,6 +389,9 @@ public static class GgufModelTranslator
             "command-r" => new() { Norm = NormKind.LayerNorm, NormCount = 1, Tied = true },
             "stablelm" => new() { Norm = NormKind.LayerNorm, NormBias = true },
             "dots1" => new() { QkNorm = QkNormKind.PerHead, ScoreBias = true },
+            // MiniMax-M2: Q/K norms over all heads' channels (attn_q_norm of n_head × head_dim), sigmoid routing with
+            // exp_probs_b, no shared expert (llama-model.cpp LLM_ARCH_MINIMAX_M2)
+            "minimax-m2" => new() { QkNorm = QkNormKind.FullWidth, ScoreBias = true },
             _ => new(),
         };
     }

@@ -125,6 +125,18 @@ public class GgufModelTranslatorTests
     public void Glm4_moe_without_its_moe_keys_and_without_an_agreeing_count_names_the_missing_key(long? published) =>
         Assert.Contains("expert_feed_forward_length", Assert.Throws<ModelDescriptionException>(() => GgufModelTranslator.Translate(Glm46Abbreviated(published))).Message, StringComparison.Ordinal);
 
+    /// <summary>MiniMax-M2 (published: 229 B): 256 sigmoid-routed experts, full-width Q/K norms, no shared expert.</summary>
+    [Fact]
+    public void Minimax_m2_is_a_sigmoid_routed_moe_with_full_width_qk_norms()
+    {
+        var m = GgufModelTranslator.Translate(Meta("minimax-m2", (".block_count", 62), (".embedding_length", 3072), (".feed_forward_length", 0),
+            (".attention.head_count", 48), (".attention.head_count_kv", 8), (".attention.key_length", 128), (".attention.value_length", 128),
+            (".expert_count", 256), (".expert_used_count", 8), (".expert_feed_forward_length", 1536), ("tokenizer.vocab_size", 200064)));
+        Assert.All(m.Layers, l => Assert.Equal((MlpKind.MoE, 0, QkNormKind.FullWidth), (l.Mlp.Kind, l.Mlp.SharedExpertCount, l.Attention.QkNorm)));
+        Assert.True(m.Layers[0].Mlp.RouterScoreCorrectionBias);
+        Assert.InRange(TensorInventory.ParameterCount(m), 228_000_000_000L, 229_500_000_000L);
+    }
+
     [Fact]
     public void Published_parameter_count_decides_whether_the_output_head_is_tied()
     {
