@@ -152,6 +152,11 @@ public static class ValidationRunner
                 settings = settings.WithDefault("engine_version", version);
         }
 
+        // the run happened, so the engine accepted its max_model_len: a config whose rope_scaling stretches the derived
+        // length (vLLM _get_and_verify_max_len multiplies by the factor) or VLLM_ALLOW_LONG_MAX_MODEL_LEN, neither of
+        // which the catalog's published config shows
+        if (known.Contains("allow_long_max_model_len") && c.Params.Any(p => p.Key == "max_model_len"))
+            settings = settings.WithDefault("allow_long_max_model_len", "true");
         if (known.Contains("backend") && (c.Gpu?.Backend?.ToLowerInvariant() ?? BackendFromBufferNames(c.Observed)) is { } backend)
             settings = settings.WithDefault("backend", backend);
         // harvested cases name the program in their notes ("binary: llama-server"): the server reserves an extra sequence
