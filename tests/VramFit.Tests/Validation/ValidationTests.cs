@@ -66,6 +66,22 @@ public class ValidationTests
         Assert.StartsWith(reason, result.Reason, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// Qwen2.5-7B-Instruct's published config states 32,768 positions; a run at 131,072 (its YaRN recipe edits the
+    /// config) was accepted by the engine, so the case is estimated, and an id of a quantized upload finds its base.
+    /// </summary>
+    [Fact]
+    public void A_vllm_case_longer_than_the_published_config_and_named_by_a_quantized_upload_is_estimated()
+    {
+        var result = ValidationRunner.RunCase(ValidationCaseReader.ParseLine("""
+            {"id":"q","engine":"vllm","engine_version":"0.10.1","gpu":{"name":"NVIDIA H100 80GB HBM3","count":1},
+             "model":{"hf_id":"Qwen/Qwen2.5-7B-Instruct-AWQ","needs_config":true},
+             "params":{"max_model_len":131072,"gpu_memory_utilization":0.9},"observed":{"kv_tokens":1000000}}
+            """));
+        Assert.Equal(CaseResult.Ok, result.Status);
+        Assert.NotNull(result.Figures.Single().Predicted);
+    }
+
     [Fact]
     public void Unpredicted_figures_are_null_and_count_as_misses()
     {
