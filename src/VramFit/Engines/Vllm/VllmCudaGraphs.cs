@@ -7,11 +7,32 @@ namespace VramFit.Engines.Vllm;
 public static class VllmCudaGraphs
 {
     /// <summary>
-    /// Driver-side memory per captured graph per decoder layer (graph exec objects, kernel node parameters,
-    /// the private pool's segments). Not a vLLM constant: the mean of the logged captures in
-    /// shared/validation (0.2 to 1 MiB per size × layer across 6 V0/V1 runs); expect ±60 % per case.
+    /// Driver-side memory per kernel node of a captured graph (graph exec objects, kernel node parameters, the
+    /// private pool's segments). Not a vLLM constant: the logged captures in shared/validation and in 20 harvested
+    /// V0/V1 logs ("Graph capturing finished in N secs, took X GiB") average about 384 KiB per captured size and
+    /// decoder layer of <see cref="BaseKernelsPerLayer"/> kernels; expect ±50 % per case.
     /// </summary>
-    public const long BytesPerGraphLayer = 384 * 1024;
+    public const long BytesPerKernelNode = 384 * 1024 / BaseKernelsPerLayer;
+
+    /// <summary>
+    /// Kernels one dense decoder layer launches in a captured step: fused add + RMSNorm twice, the qkv, o, gate_up and
+    /// down GEMMs, rotary embedding, the KV-cache write, attention and SiLU-and-mul (vLLM's custom ops, llama.py).
+    /// </summary>
+    public const int BaseKernelsPerLayer = 10;
+
+    /// <summary>TP &gt; 1: the all-reduce after the attention and after the MLP (RowParallelLinear, one each).</summary>
+    public const int AllReduceKernelsPerLayer = 2;
+
+    /// <summary>
+    /// LoRA (<c>--enable-lora</c>): one punica shrink and one expand launch per wrapped linear — qkv, o, gate_up and
+    /// down — each covering all of the linear's output slices (vllm/lora/ops/triton_ops lora_shrink / lora_expand take
+    /// the slices' weights as one list), captured into the graphs.
+    /// </summary>
+    public const int LoraKernelsPerLayer = 2 * 4;
+
+    /// <summary>Kernels per decoder layer in the captured graphs of this configuration.</summary>
+    public static int KernelsPerLayer(VllmSettings s) =>
+        BaseKernelsPerLayer + (s.Parallel.Tensor > 1 ? AllReduceKernelsPerLayer : 0) + (s.LoraRank > 0 ? LoraKernelsPerLayer : 0);
 
     /// <summary>
     /// Batch sizes captured. V1 (config/compilation.py): [1, 2, 4] + 8…248 step 8 + 256…max step 16 with
@@ -42,18 +63,18 @@ public static class VllmCudaGraphs
     }
 
     /// <summary>
-    /// Graphs per size: V1 piecewise compilation captures one graph per size (the pieces between attention
-    /// calls share it, each layer adding nodes); from 0.11 the default cudagraph_mode FULL_AND_PIECEWISE also
-    /// captures full decode graphs for sizes up to max_num_seqs. V0 captures one full graph per size.
+    /// Graphs captured: one per size. V1 from 0.11 captures its sizes twice with LoRA enabled, with and without
+    /// active adapters (CompilationConfig.cudagraph_specialize_lora, default on); the full decode graphs of 0.11's
+    /// FULL_AND_PIECEWISE mode add no measurable memory in the logged captures of 0.11–0.16, which share the pool.
     /// </summary>
-    public static long Bytes(VllmSettings s, int layers)
+    public static long GraphCount(VllmSettings s)
     {
         if (s.EnforceEager)
             return 0;
-        var sizes = CaptureSizes(s);
-        long graphs = sizes.Count;
-        if (s.Version.V1 && s.Version.AtLeast(11))
-            graphs += sizes.Count(x => x <= s.MaxNumSeqs);
-        return graphs * layers * BytesPerGraphLayer;
+        long graphs = CaptureSizes(s).Count;
+        return s.Version.V1 && s.Version.AtLeast(11) && s.LoraRank > 0 ? 2 * graphs : graphs;
     }
+
+    /// <summary>Graphs × layers × kernels per layer × <see cref="BytesPerKernelNode"/>.</summary>
+    public static long Bytes(VllmSettings s, int layers) => GraphCount(s) * layers * KernelsPerLayer(s) * BytesPerKernelNode;
 }

@@ -120,8 +120,10 @@ public sealed class VllmEngine : IEngineModel
                 new FormulaInput("block_size", s.BlockSize), new FormulaInput("page size", plan.Groups.Count > 0 ? plan.Groups[0].PageBytes : 0, "B"),
                 new FormulaInput("groups", plan.Groups.Count), new FormulaInput("layers per group", plan.GroupSize)));
             items.Add(ServingItems.Item(s.EstimateCudaGraphs ? "CUDA graphs (estimated before the KV cache)" : "CUDA graphs (captured after the KV cache)", MemoryCategory.Overhead, graphBytes, device,
-                "captured graphs × layers × bytes per graph-layer", "vLLM gpu_model_runner.py capture_model",
-                new FormulaInput("capture sizes", captureSizes), new FormulaInput("enforce_eager", s.EnforceEager ? 1 : 0)));
+                "captured graphs × layers × kernels per layer × bytes per kernel node", "vLLM gpu_model_runner.py capture_model",
+                new FormulaInput("capture sizes", captureSizes), new FormulaInput("graphs", VllmCudaGraphs.GraphCount(s)),
+                new FormulaInput("layers", w.LayerCount), new FormulaInput("kernels per layer", VllmCudaGraphs.KernelsPerLayer(s)),
+                new FormulaInput("bytes per kernel node", VllmCudaGraphs.BytesPerKernelNode), new FormulaInput("enforce_eager", s.EnforceEager ? 1 : 0)));
             if (charge != VllmNonTorchCharge.DeviceWide)
                 items.Add(ServingItems.Item("CUDA context (outside the budget)", MemoryCategory.Overhead, CommunicationBuffers.CudaContextBytes, device,
                     "driver context created before vLLM's first memory snapshot", "CUDA 12 lazy loading, nvidia-smi of an idle PyTorch process"));

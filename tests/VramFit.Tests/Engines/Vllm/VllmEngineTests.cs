@@ -159,6 +159,28 @@ public class VllmEngineTests
         Assert.Equal(0, eager.PrintedFigures["cuda_graph_gib"]);
     }
 
+    /// <summary>
+    /// Graph memory follows the kernels captured per layer: 10 for a dense layer, 2 all-reduces more under TP, 8 punica
+    /// launches more with LoRA; from 0.11 LoRA captures every size twice (with and without active adapters).
+    /// </summary>
+    [Theory]
+    [InlineData("0.10.1 V1", 1, false, 10L)]
+    [InlineData("0.10.1 V1", 2, false, 12L)]
+    [InlineData("0.10.1 V1", 1, true, 18L)]
+    [InlineData("0.11.2 V1", 1, true, 36L)]
+    [InlineData("0.7.2 V0", 1, true, 18L)]
+    public void Cuda_graph_memory_scales_with_the_kernels_captured_per_layer(string version, int tp, bool lora, long kernelsTimesGraphs)
+    {
+        var settings = new List<(string, string)> { ("max_model_len", "8192"), ("engine_version", version), ("max_num_seqs", "256"), ("max_num_batched_tokens", "8192") };
+        if (lora)
+            settings.Add(("enable_lora", "true"));
+        var r = Engine.Estimate(Request(tp, [.. settings, ("tensor_parallel_size", tp.ToString(System.Globalization.CultureInfo.InvariantCulture))]));
+        long graphs = r.Devices[0].Items.Single(i => i.Name.StartsWith("CUDA graphs", StringComparison.Ordinal)).Bytes;
+        // V1: 1, 2, 4, 8…248 and 256…512 (51 sizes); V0: 1, 2, 4, 8…256 (35)
+        int sizes = version.Contains("V1", StringComparison.Ordinal) ? 51 : 35;
+        Assert.Equal(sizes * 32L * kernelsTimesGraphs * VllmCudaGraphs.BytesPerKernelNode, graphs);
+    }
+
     [Theory]
     [InlineData("0.11.0 V1", false)]
     [InlineData("0.20.2 V1", false)]
