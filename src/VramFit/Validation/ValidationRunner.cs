@@ -157,6 +157,11 @@ public static class ValidationRunner
         // which the catalog's published config shows
         if (known.Contains("allow_long_max_model_len") && c.Params.Any(p => p.Key == "max_model_len"))
             settings = settings.WithDefault("allow_long_max_model_len", "true");
+        // Unsloth's fast_inference exports VLLM_USE_FLASHINFER_SAMPLER=1 when FlashInfer imports and the GPU is sm80+ or
+        // vLLM is 0.11+ (unsloth_zoo vllm_utils.py load_vllm); from 0.11 FlashInfer ships with vLLM, so it is importable
+        if (known.Contains("use_flashinfer_sampler") && c.Notes?.Contains("Unsloth", StringComparison.Ordinal) == true
+            && c.EngineVersion is { } v && Engines.Vllm.VllmVersion.Parse(v) is { V1: true } parsed && parsed.AtLeast(11))
+            settings = settings.WithDefault("use_flashinfer_sampler", "true");
         if (known.Contains("backend") && (c.Gpu?.Backend?.ToLowerInvariant() ?? BackendFromBufferNames(c.Observed)) is { } backend)
             settings = settings.WithDefault("backend", backend);
         // harvested cases name the program in their notes ("binary: llama-server"): the server reserves an extra sequence

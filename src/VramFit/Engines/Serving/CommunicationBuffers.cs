@@ -17,18 +17,42 @@ public static class CommunicationBuffers
     public const long CustomAllReduceBytes = 16 * (1L << 20);
 
     /// <summary>
-    /// Non-torch growth measured on an H100 at TP 1 by the llm-d capacity planner (≈0.15 GiB: cuBLASLt
-    /// workspace handles, lazily loaded kernel modules of FlashAttention/Triton); the TP ≥ 2 value there
-    /// (≈0.6 GiB) is this plus the NCCL buffers of <see cref="NcclBytes"/>.
+    /// Non-torch growth of one rank at TP 1 on Hopper and later: lazily loaded kernel modules (FlashAttention 3,
+    /// the sm90a CUTLASS GEMMs), cuBLASLt handles. ≈0.15 GiB in the llm-d capacity planner's H100 measurement and
+    /// 0.13–0.14 GiB in four H100 runs of vLLM 0.11 ("non_torch_memory takes …").
     /// </summary>
-    public const long KernelModulesBytes = 150 * (1L << 20);
+    public const long HopperKernelModulesBytes = 150 * (1L << 20);
 
     /// <summary>
-    /// CUDA context of one process on recent drivers with lazy module loading (CUDA 12: 300–500 MiB on
-    /// A100/H100 as nvidia-smi shows for an idle PyTorch process); engines that budget against the whole
-    /// device (SGLang, TGI, TensorRT-LLM) pay it out of that budget.
+    /// The same growth on Ampere, Ada and Turing: 0.01–0.09 GiB (median 0.05) in the ten TP-1 V0 runs of vLLM
+    /// 0.7–0.10 on T4, RTX 2060/4090 and A100 whose logs print "non_torch_memory takes" — smaller modules without
+    /// the sm90a kernels.
     /// </summary>
-    public const long CudaContextBytes = 500 * (1L << 20);
+    public const long KernelModulesBytesBeforeHopper = 50 * (1L << 20);
+
+    /// <summary>Kernel modules and handles of one rank on <paramref name="gpu"/>.</summary>
+    public static long KernelModulesBytes(Accelerator gpu) => BeforeHopper(gpu) ? KernelModulesBytesBeforeHopper : HopperKernelModulesBytes;
+
+    /// <summary>Compute capability below 9.0; a GPU of unknown capability counts as Hopper (the larger figures).</summary>
+    private static bool BeforeHopper(Accelerator gpu) =>
+        double.TryParse(gpu.ComputeCapability, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var cc) && cc < 9.0;
+
+    /// <summary>
+    /// CUDA context of one process on Hopper and later with lazy module loading (CUDA 12: ≈500 MiB on H100 as
+    /// nvidia-smi shows for an idle PyTorch process); engines that budget against the whole device (SGLang, TGI,
+    /// TensorRT-LLM) pay it out of that budget.
+    /// </summary>
+    public const long HopperCudaContextBytes = 500 * (1L << 20);
+
+    /// <summary>
+    /// The same context on Ampere, Ada and Turing: ≈300 MiB (nvidia-smi of an idle PyTorch process on RTX 3090/4090
+    /// and T4; vLLM 0.6.4 on an RTX 3090, whose profile charges everything in use on the device, logs
+    /// non_torch_memory 0.35 GiB = context + kernel modules).
+    /// </summary>
+    public const long CudaContextBytesBeforeHopper = 300 * (1L << 20);
+
+    /// <summary>The CUDA context of one process on <paramref name="gpu"/>.</summary>
+    public static long CudaContextBytes(Accelerator gpu) => BeforeHopper(gpu) ? CudaContextBytesBeforeHopper : HopperCudaContextBytes;
 
     /// <summary>
     /// NCCL buffers of one rank in a TP group of <paramref name="ranks"/>: channels × (ring + tree peers) ×

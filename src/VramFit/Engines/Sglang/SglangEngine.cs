@@ -175,7 +175,7 @@ public sealed class SglangEngine : IEngineModel
     /// NCCL's buffers and the custom all-reduce buffers (model_runner.py init_torch_distributed).
     /// </summary>
     public static long InitOverheadBytes(int tp, Hardware.Accelerator gpu) =>
-        CommunicationBuffers.CudaContextBytes + CommunicationBuffers.NcclBytes(tp, gpu)
+        CommunicationBuffers.CudaContextBytes(gpu) + CommunicationBuffers.NcclBytes(tp, gpu)
         + (CommunicationBuffers.CustomAllReduce(tp, gpu) ? CommunicationBuffers.CustomAllReduceBytes : 0);
 
     private static string Launch(ModelDescription model, int tp, ParallelLayout layout, double fraction, long context, EngineSettings s)

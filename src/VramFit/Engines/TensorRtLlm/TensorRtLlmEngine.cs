@@ -57,7 +57,7 @@ public sealed class TensorRtLlmEngine : IEngineModel
         for (int stage = 0; stage < layout.Pipeline; stage++)
         {
             var w = ServingProfiles.Weights(profile, layout, ShardingRules.Vllm, stage);
-            long overhead = CommunicationBuffers.CudaContextBytes + CommunicationBuffers.NcclBytes(tp, gpu);
+            long overhead = CommunicationBuffers.CudaContextBytes(gpu) + CommunicationBuffers.NcclBytes(tp, gpu);
             long forward = ForwardActivations.PeakBytes(model, maxNumTokens, layout, dtypeBytes, w.FirstLayer, w.LayerCount);
             // the warm-up's sampled logits: fp32 [max_batch_size, vocab] on the last stage
             long logits = stage == layout.Pipeline - 1 ? (long)Math.Min(maxBatch, maxNumTokens) * model.VocabSize * 4 : 0;

@@ -63,7 +63,7 @@ public sealed class TgiEngine : IEngineModel
         var gpu = request.Deployment.Gpu;
         var w = ServingProfiles.Weights(profile, layout, ShardingRules.Vllm);
         long total = gpu.MemoryBytes;
-        long overhead = CommunicationBuffers.CudaContextBytes + CommunicationBuffers.NcclBytes(shards, gpu);
+        long overhead = CommunicationBuffers.CudaContextBytes(gpu) + CommunicationBuffers.NcclBytes(shards, gpu);
         long perToken = 0;
         foreach (var l in KvLayerSpec.ForStage(model, shards, kvDtype, 0, model.RepeatingLayerCount, 4))
             perToken += l.BytesPerToken;

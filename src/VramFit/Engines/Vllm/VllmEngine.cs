@@ -125,7 +125,7 @@ public sealed class VllmEngine : IEngineModel
                 new FormulaInput("layers", w.LayerCount), new FormulaInput("kernels per layer", VllmCudaGraphs.KernelsPerLayer(s)),
                 new FormulaInput("bytes per kernel node", VllmCudaGraphs.BytesPerKernelNode), new FormulaInput("enforce_eager", s.EnforceEager ? 1 : 0)));
             if (charge != VllmNonTorchCharge.DeviceWide)
-                items.Add(ServingItems.Item("CUDA context (outside the budget)", MemoryCategory.Overhead, CommunicationBuffers.CudaContextBytes, device,
+                items.Add(ServingItems.Item("CUDA context (outside the budget)", MemoryCategory.Overhead, CommunicationBuffers.CudaContextBytes(deployment.Gpu), device,
                     "driver context created before vLLM's first memory snapshot", "CUDA 12 lazy loading, nvidia-smi of an idle PyTorch process"));
             devices.Add(new DeviceMemory { Device = device, CapacityBytes = total, Items = items.ToImmutable() });
         }

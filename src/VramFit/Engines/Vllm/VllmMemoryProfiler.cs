@@ -55,11 +55,11 @@ public static class VllmMemoryProfiler
         var charge = ChargeOf(version);
         if (charge == VllmNonTorchCharge.None)
             return 0;
-        long bytes = CommunicationBuffers.KernelModulesBytes + CommunicationBuffers.NcclBytes(tensorParallel, gpu);
+        long bytes = CommunicationBuffers.KernelModulesBytes(gpu) + CommunicationBuffers.NcclBytes(tensorParallel, gpu);
         if (version.AtLeast(3, 0) && CommunicationBuffers.CustomAllReduce(tensorParallel, gpu))
             bytes += CommunicationBuffers.CustomAllReduceBytes;
         if (charge == VllmNonTorchCharge.DeviceWide)
-            bytes += CommunicationBuffers.CudaContextBytes;
+            bytes += CommunicationBuffers.CudaContextBytes(gpu);
         return bytes;
     }
 }

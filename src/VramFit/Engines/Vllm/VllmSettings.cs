@@ -204,12 +204,15 @@ public sealed record VllmSettings
     };
 
     /// <summary>
-    /// Whether top-k/top-p runs in FlashInfer (VLLM_USE_FLASHINFER_SAMPLER unset). V0 never does. V1 logs
-    /// "Using FlashInfer for top-p &amp; top-k sampling" before 0.10.2 and again from 0.11 (FlashInfer shipped as a
-    /// dependency); the 0.10.2 logs show the PyTorch sort's footprint in the profile (v1/sample/ops/topk_topp_sampler.py).
+    /// Whether top-k/top-p runs in FlashInfer (VLLM_USE_FLASHINFER_SAMPLER unset; vllm/v1/sample/ops/topk_topp_sampler.py).
+    /// V0 never does. V1 does where FlashInfer is installed and the sampler is on by default: before 0.10.2 (the
+    /// vllm-openai image ships FlashInfer; a 0.10.1 log's profile peak matches its footprint), not in 0.10.2 (its logs
+    /// show the PyTorch sort's footprint), in 0.11.0 (flashinfer-python became a dependency), not from 0.11.1 (PR #26859
+    /// "Disable FlashInfer sampler by default", 2025-10-15; a 0.16.0 log on two L40S matches the sort's footprint),
+    /// and again from 0.20 (PR #40376 "Enable FlashInfer top-k/top-p sampler by default", merged in the spring of 2026).
     /// </summary>
-    private static bool DefaultFlashInferSampler(VllmVersion version) =>
-        version.V1 && (!version.AtLeast(10, 2) || version.AtLeast(11));
+    internal static bool DefaultFlashInferSampler(VllmVersion version) =>
+        version.V1 && (!version.AtLeast(10, 2) || (version.AtLeast(11, 0) && !version.AtLeast(11, 1)) || version.AtLeast(20, 0));
 
     private static ScalarType ResolveDtype(string? text, ScalarType modelDtype, Accelerator gpu)
     {

@@ -18,11 +18,11 @@ public class SglangEngineTests(Xunit.Abstractions.ITestOutputHelper output)
     public void Init_overhead_drops_the_custom_all_reduce_beyond_two_PCIe_GPUs()
     {
         var pcie = ServingFixtures.Gpu("24GB PCIe GPU", 24576, "PCIe 4.0 x16", "8.6");
-        long context = CommunicationBuffers.CudaContextBytes;
+        long context = CommunicationBuffers.CudaContextBytes(pcie);
         Assert.Equal(context, SglangEngine.InitOverheadBytes(1, pcie));
         Assert.Equal(context + CommunicationBuffers.NcclBytes(2, pcie) + CommunicationBuffers.CustomAllReduceBytes, SglangEngine.InitOverheadBytes(2, pcie));
         Assert.Equal(context + CommunicationBuffers.NcclBytes(4, pcie), SglangEngine.InitOverheadBytes(4, pcie));
-        Assert.Equal(context + CommunicationBuffers.NcclBytes(4, ServingFixtures.H100) + CommunicationBuffers.CustomAllReduceBytes, SglangEngine.InitOverheadBytes(4, ServingFixtures.H100));
+        Assert.Equal(CommunicationBuffers.CudaContextBytes(ServingFixtures.H100) + CommunicationBuffers.NcclBytes(4, ServingFixtures.H100) + CommunicationBuffers.CustomAllReduceBytes, SglangEngine.InitOverheadBytes(4, ServingFixtures.H100));
     }
 
     [Theory]

@@ -19,7 +19,7 @@ public class TgiEngineTests
     public void Warmup_rule_by_hand()
     {
         var r = Engine.Estimate(Request(("max_total_tokens", "8192"), ("attention", "paged")));
-        long overhead = CommunicationBuffers.CudaContextBytes;
+        long overhead = CommunicationBuffers.CudaContextBytes(ServingFixtures.H100);
         long block = 16L * 32 * 8 * 128 * 2 * 2;
         long warmup = (8191 + 50 + 15) / 16;                      // max_batch_prefill_tokens = max_input_tokens + 50
         long free = ServingFixtures.H100.MemoryBytes - overhead - 16_060_522_496L - warmup * block;

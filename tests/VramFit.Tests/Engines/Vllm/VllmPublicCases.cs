@@ -52,7 +52,9 @@ internal sealed record ServingCase(string Id, string Engine, Func<ModelDescripti
             S(("engine_version", "0.2.5 V0"), ("tensor_parallel_size", 2), ("gpu_memory_utilization", 0.95), ("max_model_len", 16384), ("max_num_seqs", 16), ("dtype", "float16"), ("swap_space", 8)),
             O(("gpu_blocks", 112))),
         new("vllm-unsloth-llama-3-2-1b-instruct-fp8-block-l4-v0112", "vllm", ServingFixtures.Llama32_1B_Fp8Block, ServingFixtures.L4, 1,
-            S(("engine_version", "0.11.2 V1"), ("tensor_parallel_size", 1), ("gpu_memory_utilization", 0.8662), ("max_model_len", 2048), ("max_num_seqs", 288), ("max_num_batched_tokens", 2048), ("dtype", "bfloat16"), ("quantization", "compressed-tensors"), ("kv_cache_dtype", "auto"), ("enforce_eager", false), ("enable_prefix_caching", true), ("enable_lora", true)),
+            S(("engine_version", "0.11.2 V1"), ("tensor_parallel_size", 1), ("gpu_memory_utilization", 0.8662), ("max_model_len", 2048), ("max_num_seqs", 288), ("max_num_batched_tokens", 2048), ("dtype", "bfloat16"), ("quantization", "compressed-tensors"), ("kv_cache_dtype", "auto"), ("enforce_eager", false), ("enable_prefix_caching", true), ("enable_lora", true),
+                // Unsloth's fast_inference exports VLLM_USE_FLASHINFER_SAMPLER=1 (the validation runner reads it from the case notes)
+                ("use_flashinfer_sampler", true)),
             O(("weights_gib", 1.4721), ("available_kv_gib", 17.2), ("kv_tokens", 563744), ("max_concurrency", 275.27), ("cuda_graph_gib", 1.15))),
         new("vllm-unsloth-qwen3-8b-fp8-l4-v0102", "vllm", ServingFixtures.Qwen3_8B_Fp8, ServingFixtures.L4, 1,
             S(("engine_version", "0.10.2 V1"), ("tensor_parallel_size", 1), ("gpu_memory_utilization", 0.8662), ("max_model_len", 2048), ("max_num_seqs", 224), ("max_num_batched_tokens", 2048), ("dtype", "bfloat16"), ("quantization", "fp8"), ("kv_cache_dtype", "auto"), ("enforce_eager", false), ("enable_prefix_caching", true), ("enable_chunked_prefill", true), ("enable_lora", true)),

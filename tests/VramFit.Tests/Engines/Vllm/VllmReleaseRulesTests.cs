@@ -133,6 +133,29 @@ public class VllmReleaseRulesTests
     public void Non_torch_charge_follows_the_release(string version, VllmNonTorchCharge expected) =>
         Assert.Equal(expected, VllmMemoryProfiler.ChargeOf(VllmVersion.Parse(version)));
 
+    /// <summary>FlashInfer's top-k/top-p sampler by release: on before 0.10.2, off in 0.10.2, on in 0.11.0, off from 0.11.1 (PR #26859), on from 0.20 (PR #40376); never in V0.</summary>
+    [Theory]
+    [InlineData("0.10.1 V1", true)]
+    [InlineData("0.10.2 V1", false)]
+    [InlineData("0.11.0 V1", true)]
+    [InlineData("0.11.1 V1", false)]
+    [InlineData("0.16.0 V1", false)]
+    [InlineData("0.20.0 V1", true)]
+    [InlineData("0.9.2 V0", false)]
+    public void The_flashinfer_sampler_default_follows_the_release(string version, bool flashInfer) =>
+        Assert.Equal(flashInfer, VllmSettings.DefaultFlashInferSampler(VllmVersion.Parse(version)));
+
+    /// <summary>Kernel modules and the CUDA context are larger on Hopper (sm90a kernels) than before it; an unknown GPU counts as Hopper.</summary>
+    [Fact]
+    public void Non_torch_growth_and_the_cuda_context_are_smaller_before_Hopper()
+    {
+        Assert.Equal(CommunicationBuffers.KernelModulesBytesBeforeHopper, CommunicationBuffers.KernelModulesBytes(ServingFixtures.T4));
+        Assert.Equal(CommunicationBuffers.HopperKernelModulesBytes, CommunicationBuffers.KernelModulesBytes(ServingFixtures.H100));
+        Assert.Equal(CommunicationBuffers.CudaContextBytesBeforeHopper, CommunicationBuffers.CudaContextBytes(ServingFixtures.Rtx4090));
+        Assert.Equal(CommunicationBuffers.HopperCudaContextBytes, CommunicationBuffers.CudaContextBytes(ServingFixtures.Gpu("unknown 80 GB", 81152)));
+        Assert.True(CommunicationBuffers.KernelModulesBytesBeforeHopper < CommunicationBuffers.HopperKernelModulesBytes);
+    }
+
     [Fact]
     public void Device_wide_charge_adds_the_CUDA_context_and_custom_all_reduce_arrives_in_0_3()
     {
@@ -140,8 +163,8 @@ public class VllmReleaseRulesTests
         long growth = VllmMemoryProfiler.NonTorchBytes(VllmVersion.Parse("0.7.3 V0"), 2, gpu);
         long deviceWide = VllmMemoryProfiler.NonTorchBytes(VllmVersion.Parse("0.2.5"), 2, gpu);
         Assert.Equal(0, VllmMemoryProfiler.NonTorchBytes(VllmVersion.Parse("0.2.4"), 2, gpu));
-        Assert.Equal(growth - CommunicationBuffers.CustomAllReduceBytes + CommunicationBuffers.CudaContextBytes, deviceWide);
-        Assert.Equal(CommunicationBuffers.KernelModulesBytes, VllmMemoryProfiler.NonTorchBytes(VllmVersion.Parse("0.7.3 V0"), 1, gpu));
+        Assert.Equal(growth - CommunicationBuffers.CustomAllReduceBytes + CommunicationBuffers.CudaContextBytes(gpu), deviceWide);
+        Assert.Equal(CommunicationBuffers.KernelModulesBytes(gpu), VllmMemoryProfiler.NonTorchBytes(VllmVersion.Parse("0.7.3 V0"), 1, gpu));
     }
 
     [Fact]
@@ -211,8 +234,8 @@ public class VllmReleaseRulesTests
         var r = Estimate(ServingFixtures.Llama31_8B(), catalog, 1, ("engine_version", "0.7.3 V0"), ("max_model_len", "8192"));
         Assert.Equal(24217L << 20, r.Report.Devices[0].CapacityBytes);
         // a catalogued part without a published CUDA reading keeps its datasheet figure
-        var l40s = AcceleratorCatalog.TryFind("L40S")!;
-        Assert.Equal(l40s.MemoryBytes, l40s.RuntimeTotalBytes);
+        var mi300x = AcceleratorCatalog.TryFind("MI300X")!;
+        Assert.Equal(mi300x.MemoryBytes, mi300x.RuntimeTotalBytes);
     }
 
     /// <summary>Reads a report's printed figures, resolved settings and item inputs by name.</summary>
