@@ -97,6 +97,13 @@ public sealed record WeightFormat
     /// <summary>Only routed-expert tensors are quantized (gpt-oss MXFP4: attention stays bf16).</summary>
     public bool ExpertsOnly { get; init; }
 
+    /// <summary>
+    /// A multimodal model's vision encoder is quantized too: quantization applied while loading a 16-bit checkpoint
+    /// (vLLM <c>--quantization bitsandbytes</c> reaches every linear layer built with the quant config, the vision
+    /// blocks included), where a pre-quantized checkpoint's config lists the encoder among the modules it skips.
+    /// </summary>
+    public bool QuantizesVisionEncoder { get; init; }
+
     /// <summary>Whether this scheme packs <paramref name="tensor"/> (otherwise it stays in <see cref="DenseType"/>).</summary>
     public bool Packs(in WeightTensor tensor) =>
         Kind != WeightFormatKind.Dense && tensor.IsQuantizable && (!ExpertsOnly || tensor.IsRoutedExpert);

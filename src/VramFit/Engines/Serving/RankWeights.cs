@@ -54,12 +54,20 @@ public readonly record struct RankWeights(long Embedding, long OutputHead, long 
     /// <summary>
     /// A multimodal checkpoint's vision encoder loads with the language model on the first stage, in the dense
     /// dtype (quantization configs skip it: bitsandbytes llm_int8_skip_modules ["visual"], GPTQ/AWQ quantize the
-    /// LM only); vLLM shards its linear layers over TP like the LM's (Qwen2_5_VisionTransformer Column/RowParallelLinear).
+    /// LM only) unless the format quantizes it while loading (<see cref="WeightFormat.QuantizesVisionEncoder"/>:
+    /// then at the format's bits per weight, its linear layers being nearly all of it); vLLM shards its linear
+    /// layers over TP like the LM's (Qwen2_5_VisionTransformer Column/RowParallelLinear).
     /// </summary>
-    public static long VisionEncoderBytes(ModelProfile profile, ParallelLayout layout, int stage) =>
-        stage == 0 && profile.Model.VisionEncoderParameters > 0
-            ? CeilDiv(profile.Model.VisionEncoderParameters * (profile.Format.DenseType.Bits() / 8), layout.Tensor)
-            : 0;
+    public static long VisionEncoderBytes(ModelProfile profile, ParallelLayout layout, int stage)
+    {
+        long parameters = profile.Model.VisionEncoderParameters;
+        if (stage != 0 || parameters <= 0)
+            return 0;
+        long bytes = profile.Format.QuantizesVisionEncoder
+            ? (long)Math.Ceiling(parameters * profile.Format.BitsPerWeight() / 8)
+            : parameters * (profile.Format.DenseType.Bits() / 8);
+        return CeilDiv(bytes, layout.Tensor);
+    }
 
     /// <summary>The decoder layers [first, first + count) of pipeline stage <paramref name="stage"/>.</summary>
     public static (int First, int Count) StageLayers(ModelDescription model, ParallelLayout layout, ShardingRules rules, int stage) =>

@@ -189,12 +189,15 @@ public sealed record VllmSettings
     /// quantization_config: "fp8" quantizes a 16-bit checkpoint at load time to FP8 with one fp32 scale per
     /// tensor (Fp8LinearMethod, dynamic activation scales); "bitsandbytes" loads NF4; "mxfp4" is gpt-oss's
     /// expert-only MXFP4; GPTQ/AWQ default to 4-bit, group 128 (the checkpoint config, when known, wins).
+    /// "bitsandbytes" here quantizes a 16-bit checkpoint while loading, vision encoder included.
     /// </summary>
     private static WeightFormat? FormatOfQuantization(string? quantization, ScalarType dtype) => quantization?.Trim().ToLowerInvariant() switch
     {
         null or "" or "none" => null,
         "fp8" => WeightFormat.Parse("fp8", dtype),
-        "bitsandbytes" => WeightFormat.Parse("nf4", dtype),
+        // in-flight quantization of a 16-bit checkpoint: vLLM's BitsAndBytesConfig skips no module by default, so the
+        // vision blocks (built with the quant config, e.g. qwen2_5_vl.py Qwen2_5_VisionMLP) are quantized as well
+        "bitsandbytes" => WeightFormat.Parse("nf4", dtype) with { QuantizesVisionEncoder = true },
         "mxfp4" => WeightFormat.Parse("mxfp4", dtype) with { ExpertsOnly = true },
         "gptq" or "gptq_marlin" or "gptq_bitblas" => WeightFormat.Parse("gptq-int4"),
         "awq" or "awq_marlin" => WeightFormat.Parse("awq-int4"),

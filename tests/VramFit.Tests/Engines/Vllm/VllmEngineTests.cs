@@ -181,6 +181,28 @@ public class VllmEngineTests
         Assert.Equal(sizes * 32L * kernelsTimesGraphs * VllmCudaGraphs.BytesPerKernelNode, graphs);
     }
 
+    /// <summary>
+    /// <c>--quantization bitsandbytes</c> on a 16-bit multimodal checkpoint quantizes the vision blocks too, where a
+    /// pre-quantized checkpoint that skips "visual" keeps them in 16 bits.
+    /// </summary>
+    [Fact]
+    public void In_flight_bitsandbytes_quantizes_the_vision_encoder()
+    {
+        var model = global::VramFit.Models.ModelCatalog.Find("Qwen/Qwen2.5-VL-3B-Instruct").Describe();
+        var nf4 = global::VramFit.Numerics.WeightFormat.Parse("nf4");
+        long inFlight = WeightsOf(model);
+        long skipping = WeightsOf(model.WithFormat(nf4));
+        double expected = model.VisionEncoderParameters * (2 - nf4.BitsPerWeight() / 8);
+        Assert.InRange(skipping - inFlight, expected - (2L << 20), expected + (2L << 20));
+    }
+
+    private static long WeightsOf(global::VramFit.Models.ModelDescription model)
+    {
+        var request = new EstimateRequest(model, new Deployment(ServingFixtures.H100, 1), new Workload(),
+            new EngineSettings([new("quantization", "bitsandbytes"), new("max_model_len", "4096")]));
+        return (long)(Engine.Estimate(request).PrintedFigures["weights_gib"] * (1L << 30));
+    }
+
     [Theory]
     [InlineData("0.11.0 V1", false)]
     [InlineData("0.20.2 V1", false)]
