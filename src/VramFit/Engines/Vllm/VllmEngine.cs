@@ -61,7 +61,8 @@ public sealed class VllmEngine : IEngineModel
             int ropeBytes = model.Architecture == "gpt_oss" ? 4 : dtypeBytes;
             var torchWeights = ServingProfiles.TorchWeights(profile, layout, rules, stage, ropeBytes);
             long rounding = torchWeights.RoundingBytes, rotary = torchWeights.RotaryCacheBytes;
-            long weights = w.Total + rotary + rounding - offloaded + lora;
+            long mla = VllmMlaWeights.Bytes(model, s, w.FirstLayer, w.LayerCount, dtypeBytes);
+            long weights = w.Total + rotary + rounding - offloaded + lora + mla;
             long nonTorch = VllmMemoryProfiler.NonTorchBytes(s.Version, layout.Tensor, deployment.Gpu);
             bool last = stage == layout.Pipeline - 1;
             var peak = VllmProfileRun.Measure(model, s, dtypeBytes, w.FirstLayer, w.LayerCount, last);
@@ -93,6 +94,9 @@ public sealed class VllmEngine : IEngineModel
                 ServingItems.Item("LoRA slots", MemoryCategory.Weights, lora, device,
                     "max_loras × Σ linear layers (rank × in + out × rank), sharded like the layer", "vLLM vllm/lora/layers *_stacked buffers",
                     new FormulaInput("max_lora_rank", s.LoraRank), new FormulaInput("max_loras", s.MaxLoras)),
+                ServingItems.Item("MLA derived matrices", MemoryCategory.Weights, mla, device,
+                    "0.7.x V0: absorbed W_Q_UK + W_UV_O for this rank's heads; from 0.8: a 16-bit copy of a quantized kv_b_proj (W_UK_T, W_UV)",
+                    "vLLM MLA process_weights_after_loading (PR #12528, PR #14770)"),
                 ServingItems.Item("offloaded to CPU (cpu_offload_gb)", MemoryCategory.Weights, -offloaded, device,
                     "weights streamed from pinned host memory each forward", "vLLM model_executor/models/utils.py maybe_offload_to_cpu")));
             items.Add(ServingItems.Item("non-torch memory", MemoryCategory.Overhead, nonTorch, device,

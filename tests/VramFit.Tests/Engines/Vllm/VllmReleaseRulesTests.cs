@@ -156,6 +156,27 @@ public class VllmReleaseRulesTests
         Assert.True(CommunicationBuffers.KernelModulesBytesBeforeHopper < CommunicationBuffers.HopperKernelModulesBytes);
     }
 
+    /// <summary>
+    /// DeepSeek-V2-Lite at TP 8 (2 of 16 heads a rank, no q LoRA): 0.7.x materializes W_Q_UK [2048, 2 × 512] and
+    /// W_UV_O [2 × 512, 2048] per layer (8 MiB in bf16 × 27 layers); from 0.8 a bf16 checkpoint's W_UK_T/W_UV are views,
+    /// and only a quantized kv_b_proj is decompressed ([512, 2 × 256] × 2 B per layer).
+    /// </summary>
+    [Theory]
+    [InlineData("0.7.1 V0", null, 27L * 8 << 20)]
+    [InlineData("0.7.3 V0", "fp8", 27L * 4 << 20)]
+    [InlineData("0.8.5 V0", null, 0L)]
+    [InlineData("0.10.1 V1", "fp8", 27L * 512 * 2 * 256 * 2)]
+    [InlineData("0.6.4 V0", null, 0L)]
+    public void Mla_derived_matrices_follow_the_release(string version, string? quantization, long expected)
+    {
+        var model = global::VramFit.Models.ModelCatalog.Find("deepseek-ai/DeepSeek-V2-Lite").Describe();
+        var settings = new List<KeyValuePair<string, string>> { new("engine_version", version), new("tensor_parallel_size", "8"), new("max_model_len", "4096") };
+        if (quantization is not null)
+            settings.Add(new("quantization", quantization));
+        var s = VllmSettings.Resolve(new EstimateRequest(model, new Deployment(ServingFixtures.H100, 8), new Workload(), new EngineSettings(settings)));
+        Assert.Equal(expected, VllmMlaWeights.Bytes(model, s, 0, model.Layers.Length, 2));
+    }
+
     [Fact]
     public void Device_wide_charge_adds_the_CUDA_context_and_custom_all_reduce_arrives_in_0_3()
     {
