@@ -105,4 +105,19 @@ internal static class HfDecoder
             checkpointFormat: HfQuantization.Read(root, c.Has("torch_dtype") || c.Has("dtype") ? c.Dtype : root.Dtype),
             visionEncoderParameters: visionParameters);
     }
+
+    /// <summary>
+    /// A multimodal checkpoint around a decoder translated from its text_config: the root's model_type, dtype and
+    /// quantization_config, the root's tie_word_embeddings unless text_config states one, and the vision encoder's parameters.
+    /// </summary>
+    public static ModelDescription Wrap(ModelDescription decoder, HfConfig root, long visionParameters)
+    {
+        var text = root.Text;
+        bool tied = text.Bool("tie_word_embeddings") ?? root.Bool("tie_word_embeddings") ?? decoder.TiedEmbeddings;
+        var dtype = text.Has("torch_dtype") || text.Has("dtype") ? text.Dtype : root.Dtype;
+        return new ModelDescription(root.ModelType, decoder.HiddenSize, decoder.VocabSize, decoder.Layers,
+            tiedEmbeddings: tied, maxContext: decoder.MaxContext, dtype: dtype, normKind: decoder.NormKind,
+            learnedPositions: decoder.LearnedPositions, outputBias: decoder.OutputBias,
+            checkpointFormat: HfQuantization.Read(root, dtype) ?? decoder.CheckpointFormat, visionEncoderParameters: visionParameters);
+    }
 }

@@ -101,7 +101,7 @@ internal static class HfLlamaFamilies
 
     public static ModelDescription QwenMoE(HfConfig c)
     {
-        bool qwen3 = c.ModelType == "qwen3_moe";
+        bool qwen3 = (c.String("model_type") ?? "").StartsWith("qwen3", StringComparison.Ordinal);   // qwen3_moe, Qwen3-VL's qwen3_vl_moe_text
         var moe = HfLlamaFamilies.QwenMoeBlock(c);
         int step = c.Int("decoder_sparse_step") ?? 1;
         if (step <= 0)

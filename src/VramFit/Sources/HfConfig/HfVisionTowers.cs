@@ -49,4 +49,41 @@ internal static class HfVisionTowers
         long merger = norm + (mergedWidth * mergedWidth + mergedWidth) + (mergedWidth * outDim + outDim);
         return channels * temporal * patch * patch * d + depth * block + merger;
     }
+
+    /// <summary>
+    /// Qwen3-VL ViT (transformers modeling_qwen3_vl.py Qwen3VLVisionModel): a biased Conv3d patch embedding, a learned
+    /// position table of num_position_embeddings, blocks with biased LayerNorms, fused biased qkv and proj and a biased
+    /// GELU MLP of intermediate_size, the patch merger (LayerNorm over the ViT width, Linear(4·d, 4·d), Linear(4·d, out))
+    /// and one DeepStack merger per deepstack_visual_indexes entry (LayerNorm over 4·d, same two linears).
+    /// </summary>
+    public static long Qwen3Vit(HfConfig v, int textHidden)
+    {
+        long d = v.Int("hidden_size") ?? 1152, depth = v.Int("depth") ?? 27, ffn = v.Int("intermediate_size") ?? 4304;
+        long channels = v.Int("in_channels") ?? 3, patch = v.Int("patch_size") ?? 16, temporal = v.Int("temporal_patch_size") ?? 2;
+        long merge = v.Int("spatial_merge_size") ?? 2, positions = v.Int("num_position_embeddings") ?? 2304;
+        long outDim = v.Int("out_hidden_size") ?? textHidden;
+        long block = 2 * (2 * d) + (d * 3 * d + 3 * d) + (d * d + d) + (d * ffn + ffn) + (ffn * d + d);
+        long wide = d * merge * merge;
+        long linears = (wide * wide + wide) + (wide * outDim + outDim);
+        long deepstack = (v.IntArray("deepstack_visual_indexes") ?? []).Length;
+        return channels * temporal * patch * patch * d + d + positions * d + depth * block
+            + (2 * d + linears) + deepstack * (2 * wide + linears);
+    }
+
+    /// <summary>
+    /// Pixtral vision encoder (transformers modeling_pixtral.py) with Mistral3MultiModalProjector: a bias-free patch
+    /// convolution, ln_pre RMSNorm, blocks of RMSNorms, bias-free q/k/v/o and a gated SiLU MLP (gate, up, down) of
+    /// intermediate_size; the projector's RMSNorm, the patch merger's Linear(d·merge², d) and linear_1 (d → text) and
+    /// linear_2 (text → text), biased only with multimodal_projector_bias.
+    /// </summary>
+    public static long Pixtral(HfConfig v, int textHidden, int spatialMerge, bool projectorBias)
+    {
+        long d = v.Int("hidden_size") ?? 1024, layers = v.Int("num_hidden_layers") ?? 24, ffn = v.Int("intermediate_size") ?? 4096;
+        long channels = v.Int("num_channels") ?? 3, patch = v.Int("patch_size") ?? 16;
+        long block = 2 * d + 4 * d * d + 3 * d * ffn;
+        long tower = channels * patch * patch * d + d + layers * block;
+        long bias = projectorBias ? 1 : 0;
+        long projector = d + (long)spatialMerge * spatialMerge * d * d + (d * textHidden + bias * textHidden) + ((long)textHidden * textHidden + bias * textHidden);
+        return tower + projector;
+    }
 }

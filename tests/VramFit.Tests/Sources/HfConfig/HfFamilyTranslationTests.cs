@@ -206,6 +206,32 @@ public class HfFamilyTranslationTests
         Assert.Equal(676_550_144L, m.VisionEncoderParameters);
     }
 
+    /// <summary>
+    /// Qwen3-VL-8B (published 8.77 B: the Qwen3-8B decoder and a 27-block ViT with three DeepStack mergers) and
+    /// Qwen3-VL-30B-A3B (31.07 B: the Qwen3-30B-A3B MoE decoder and the same ViT).
+    /// </summary>
+    [Theory]
+    [InlineData("Qwen/Qwen3-VL-8B-Instruct", 8_190_735_360L, 8.77e9)]
+    [InlineData("Qwen/Qwen3-VL-30B-A3B-Instruct", 30_532_122_624L, 31.07e9)]
+    public void Qwen3_vl_is_a_qwen3_decoder_with_its_vision_tower_counted_separately(string id, long decoder, double published)
+    {
+        var m = Catalog(id);
+        Assert.Equal(decoder, TensorInventory.ParameterCount(m));
+        Assert.All(m.Layers, l => Assert.Equal(QkNormKind.PerHead, l.Attention.QkNorm));
+        Assert.InRange(TensorInventory.ParameterCount(m) + m.VisionEncoderParameters, published * 0.995, published * 1.005);
+    }
+
+    /// <summary>Mistral-Small-3.1-24B (published 24.0 B): a Mistral decoder plus Pixtral and its projector (≈0.44 B).</summary>
+    [Fact]
+    public void Mistral3_is_a_mistral_decoder_with_pixtral_counted_separately()
+    {
+        var m = Catalog("mistralai/Mistral-Small-3.1-24B-Instruct-2503");
+        Assert.Equal("mistral3", m.Architecture);
+        Assert.Equal(40, m.Layers.Length);
+        Assert.InRange(m.VisionEncoderParameters, 430_000_000L, 445_000_000L);
+        Assert.InRange(TensorInventory.ParameterCount(m) + m.VisionEncoderParameters, 23.9e9, 24.1e9);
+    }
+
     [Fact]
     public void Gpt2_has_learned_positions_and_biased_layernorms()
     {
