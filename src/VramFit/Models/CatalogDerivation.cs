@@ -61,9 +61,10 @@ internal static class CatalogDerivation
 
     /// <summary>
     /// The catalog entry <paramref name="id"/> names, derived as described above; null when no base is found.
-    /// <paramref name="find"/> is the catalog's exact lookup.
+    /// <paramref name="find"/> is the catalog's exact lookup, <paramref name="names"/> every catalog name and alias
+    /// without its organisation.
     /// </summary>
-    public static CatalogModel? Derive(string id, Func<string, CatalogModel?> find)
+    public static CatalogModel? Derive(string id, Func<string, CatalogModel?> find, IEnumerable<string> names)
     {
         int slash = id.IndexOf('/', StringComparison.Ordinal);
         string org = slash > 0 ? id[..slash] : "";
@@ -76,12 +77,29 @@ internal static class CatalogDerivation
             return mirror with { Id = id, Aliases = [], DerivedFrom = mirror.Id, Source = $"{ModelCatalog.DerivedSourcePrefix}{mirror.Id}, the same name under another organisation" };
 
         var suffix = Suffixes.FirstOrDefault(s => name.Length > s.Ending.Length && name.EndsWith(s.Ending, StringComparison.OrdinalIgnoreCase));
-        if (suffix is null)
-            return null;
-        string baseName = name[..^suffix.Ending.Length];
-        var base_ = (slash > 0 ? find(org + "/" + baseName) : null) ?? find(baseName);
+        string baseName = suffix is null ? name : name[..^suffix.Ending.Length];
+        var base_ = suffix is null ? null : (slash > 0 ? find(org + "/" + baseName) : null) ?? find(baseName);
+        string? fineTuneOf = null;
+        if (base_ is null && Contained(baseName, names) is { } contained)
+        {
+            // a fine-tune or re-release that carries a catalog model's name ("Hermes-3-Llama-3.1-8B",
+            // "Skywork-Reward-Llama-3.1-8B-v0.2"): assumed to keep its architecture
+            base_ = find(contained);
+            fineTuneOf = contained;
+        }
+
         if (base_ is null)
             return null;
+        if (suffix is null)
+            return base_ with
+            {
+                Id = id,
+                Aliases = [],
+                DerivedFrom = base_.Id,
+                PublishedParameters = null,
+                StoredExtraParameters = 0,
+                Source = $"{ModelCatalog.DerivedSourcePrefix}{base_.Id}: \"{name}\" carries the name \"{fineTuneOf}\" and is assumed to keep its architecture",
+            };
         if (base_.Config.TryGetProperty("quantization_config", out _) || base_.Config.TryGetProperty("compression_config", out _))
             return null;   // the base is itself quantized: nothing sensible to stack
 
@@ -95,7 +113,36 @@ internal static class CatalogDerivation
             Config = JsonDocument.Parse(config.ToJsonString()).RootElement.Clone(),
             PublishedParameters = null,
             StoredExtraParameters = 0,
-            Source = $"{ModelCatalog.DerivedSourcePrefix}{base_.Id} with the quantization its name \"{suffix.Ending[1..]}\" stands for, assumed: {suffix.Assumed}",
+            Source = $"{ModelCatalog.DerivedSourcePrefix}{base_.Id}{(fineTuneOf is null ? "" : $" (\"{name}\" carries its name)")} with the quantization its name \"{suffix.Ending[1..]}\" stands for, assumed: {suffix.Assumed}",
         };
+    }
+
+    /// <summary>
+    /// The longest catalog name that <paramref name="name"/> contains between word boundaries (not inside a longer
+    /// number or word: "Qwen2.5-7B" is not found in "Qwen2.5-72B"), case-insensitively; names shorter than 6
+    /// characters ("gpt2") are too generic to go by.
+    /// </summary>
+    private static string? Contained(string name, IEnumerable<string> names)
+    {
+        string? best = null;
+        foreach (var candidate in names)
+        {
+            if (candidate.Length < 6 || (best is not null && candidate.Length <= best.Length))
+                continue;
+            for (int at = name.IndexOf(candidate, StringComparison.OrdinalIgnoreCase); at >= 0;
+                 at = name.IndexOf(candidate, at + 1, StringComparison.OrdinalIgnoreCase))
+            {
+                int end = at + candidate.Length;
+                bool before = at == 0 || !char.IsLetterOrDigit(name[at - 1]);
+                bool after = end == name.Length || !(char.IsLetterOrDigit(name[end]) || name[end] == '.');
+                if (before && after)
+                {
+                    best = candidate;
+                    break;
+                }
+            }
+        }
+
+        return best;
     }
 }

@@ -68,6 +68,9 @@ public static class ModelCatalog
 
     public static IReadOnlyList<CatalogModel> All => Models.Value;
 
+    /// <summary>Every catalog name and alias without its organisation, for <see cref="CatalogDerivation"/>.</summary>
+    private static readonly Lazy<string[]> Names = new(() => ById.Value.Keys.Where(k => !k.Contains('/', StringComparison.Ordinal)).ToArray());
+
     /// <summary>How the source of a derived entry's description begins ("catalog entry Qwen/Qwen2.5-7B with …").</summary>
     public const string DerivedSourcePrefix = "catalog entry ";
 
@@ -79,7 +82,7 @@ public static class ModelCatalog
     public static CatalogModel? TryFind(string id)
     {
         var key = (id ?? "").Trim();
-        return Exact(key) ?? CatalogDerivation.Derive(key, Exact);
+        return Exact(key) ?? CatalogDerivation.Derive(key, Exact, Names.Value);
     }
 
     private static CatalogModel? Exact(string id) => ById.Value.TryGetValue(id, out var m) ? m : null;

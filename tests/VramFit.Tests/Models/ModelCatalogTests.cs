@@ -88,6 +88,24 @@ public class CatalogDerivationTests
         Assert.Contains("assumed", model.Source, StringComparison.Ordinal);
     }
 
+    /// <summary>A fine-tune that carries a catalog name keeps that model's architecture; the longest name between word boundaries wins.</summary>
+    [Theory]
+    [InlineData("NousResearch/Hermes-3-Llama-3.1-8B", "meta-llama/Llama-3.1-8B")]
+    [InlineData("Skywork/Skywork-Reward-Llama-3.1-8B-v0.2", "meta-llama/Llama-3.1-8B")]
+    [InlineData("someone/Qwen2.5-72B-Instruct-finetuned", "Qwen/Qwen2.5-72B-Instruct")]
+    [InlineData("someone/my-Qwen2.5-7B-Instruct-sft-AWQ", "Qwen/Qwen2.5-7B-Instruct")]
+    public void A_fine_tune_named_after_a_catalog_model_is_that_model(string id, string baseId)
+    {
+        var entry = ModelCatalog.TryFind(id)!;
+        Assert.Equal(baseId, entry.DerivedFrom);
+        Assert.Contains("assumed", entry.Describe().Source, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("someone/Qwen2.5-7B0-experiment")]   // a longer number is another model
+    [InlineData("meta-llama/Llama-3.2-11B-Vision-Instruct")]
+    public void A_name_inside_a_longer_word_or_number_is_not_a_match(string id) => Assert.Null(ModelCatalog.TryFind(id));
+
     [Fact]
     public void Qwen_fp8_uploads_use_block_scales_and_others_per_tensor_scales()
     {
