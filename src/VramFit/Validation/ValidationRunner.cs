@@ -162,6 +162,10 @@ public static class ValidationRunner
         if (known.Contains("use_flashinfer_sampler") && c.Notes?.Contains("Unsloth", StringComparison.Ordinal) == true
             && c.EngineVersion is { } v && Engines.Vllm.VllmVersion.Parse(v) is { V1: true } parsed && parsed.AtLeast(11))
             settings = settings.WithDefault("use_flashinfer_sampler", "true");
+        // a V0 TP run prints one profile line per rank; the case's notes say when the quoted line is another worker's
+        if (known.Contains("printed_rank") && c.Notes is { } quoted
+            && System.Text.RegularExpressions.Regex.IsMatch(quoted, @"\(per-worker\) profile line|worker rank [1-9]\d* line|non-driver worker", System.Text.RegularExpressions.RegexOptions.IgnoreCase))
+            settings = settings.WithDefault("printed_rank", "worker");
         if (known.Contains("backend") && (c.Gpu?.Backend?.ToLowerInvariant() ?? BackendFromBufferNames(c.Observed)) is { } backend)
             settings = settings.WithDefault("backend", backend);
         // harvested cases name the program in their notes ("binary: llama-server"): the server reserves an extra sequence

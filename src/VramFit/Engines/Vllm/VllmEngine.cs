@@ -82,6 +82,9 @@ public sealed class VllmEngine : IEngineModel
                 long workerPeak = peak.ForwardBytes;
                 notes.Add(string.Create(CultureInfo.InvariantCulture,
                     $"V0 runs the sampler on the driver (TP rank 0) only: the other workers of stage {stage} log an activation peak of {workerPeak / ServingItems.Gib:0.00} GiB and {(beforePeak - workerPeak) / ServingItems.Gib:0.00} GiB for KV cache; the engine sizes every rank's pool by the driver's"));
+                // printed_rank=worker: the per-rank GiB figures as a non-driver worker's profile line prints them
+                if (stage == 0 && s.PrintedRank == VllmPrintedRank.Worker)
+                    (stage0Activation, stage0Available) = (workerPeak, beforePeak - workerPeak);
             }
 
             string device = layout.Tensor == 1 ? $"GPU{stage}" : $"GPU{stage * layout.Tensor}-{stage * layout.Tensor + layout.Tensor - 1}";

@@ -21,6 +21,7 @@ public sealed record VllmSettings
         "enable_chunked_prefill", "engine_version", "num_gpu_blocks_override", "use_flashinfer_sampler",
         "kv_cache_memory_bytes", "estimate_cudagraphs", "allow_long_max_model_len", "usage_context",
         "swap_space", "trust_remote_code", "enable_lora", "max_lora_rank", "max_loras", "seed", "served_model_name",
+        "printed_rank",
     ];
 
     public required VllmVersion Version { get; init; }
@@ -55,6 +56,12 @@ public sealed record VllmSettings
     public int LoraRank { get; init; }
 
     public int MaxLoras { get; init; } = 1;
+
+    /// <summary>
+    /// Whose profile line the per-rank GiB figures (activation peak, KV cache) print under V0 with TP &gt; 1: the driver's
+    /// (TP rank 0, the default) or another worker's, which runs no sampler. Blocks and tokens are engine-wide either way.
+    /// </summary>
+    public VllmPrintedRank PrintedRank { get; init; }
 
     /// <summary>Resolves <paramref name="request"/>'s settings, filling vLLM's defaults for its version and GPU.</summary>
     public static VllmSettings Resolve(EstimateRequest request)
@@ -113,6 +120,12 @@ public sealed record VllmSettings
             // LoRAConfig defaults: max_lora_rank 16, max_loras 1 (vllm/config LoRAConfig)
             LoraRank = s.GetBool("enable_lora", false) ? s.GetInt("max_lora_rank", 16, 1, 1024) : 0,
             MaxLoras = s.GetInt("max_loras", 1, 1, 1024),
+            PrintedRank = (s.GetString("printed_rank") ?? "driver").Trim().ToLowerInvariant() switch
+            {
+                "driver" or "0" => VllmPrintedRank.Driver,
+                "worker" => VllmPrintedRank.Worker,
+                var other => throw new InvalidSettingException("printed_rank", $"'{other}' is neither driver nor worker"),
+            },
             KvCacheMemoryBytes = s.Has("kv_cache_memory_bytes") ? s.GetLong("kv_cache_memory_bytes", 0, 0, long.MaxValue) : null,
             EstimateCudaGraphs = s.GetBool("estimate_cudagraphs", version.V1 && version.AtLeast(21)),
         };
@@ -237,4 +250,14 @@ public sealed record VllmSettings
 
         throw new InvalidSettingException("dtype", $"'{text}' is not a vLLM dtype (auto, half, float16, bfloat16, float, float32)");
     }
+}
+
+/// <summary>Whose profile line a V0 run's per-rank figures are read from.</summary>
+public enum VllmPrintedRank
+{
+    /// <summary>TP rank 0, which also samples.</summary>
+    Driver,
+
+    /// <summary>Any other TP rank: no sampler in its profile run.</summary>
+    Worker,
 }

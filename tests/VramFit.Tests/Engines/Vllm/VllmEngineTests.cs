@@ -203,6 +203,24 @@ public class VllmEngineTests
         return (long)(Engine.Estimate(request).PrintedFigures["weights_gib"] * (1L << 30));
     }
 
+    /// <summary>
+    /// Under V0 with TP &gt; 1 every rank logs its own profile line; <c>printed_rank=worker</c> prints a non-driver
+    /// worker's (the forward alone, no sampler, a larger pool) while blocks stay the engine-wide, driver-bound figure.
+    /// </summary>
+    [Fact]
+    public void A_v0_worker_line_prints_the_forward_peak_and_its_larger_pool()
+    {
+        (string, string)[] common = [("engine_version", "0.7.2 V0"), ("tensor_parallel_size", "2"), ("max_model_len", "8192")];
+        var driver = Engine.Estimate(Request(2, common));
+        var worker = Engine.Estimate(Request(2, [.. common, ("printed_rank", "worker")]));
+        Assert.True(worker.PrintedFigures["activation_peak_gib"] < driver.PrintedFigures["activation_peak_gib"]);
+        double lessPeak = driver.PrintedFigures["activation_peak_gib"] - worker.PrintedFigures["activation_peak_gib"];
+        double morePool = worker.PrintedFigures["kv_cache_gib"] - driver.PrintedFigures["kv_cache_gib"];
+        Assert.InRange(morePool, lessPeak - 0.02, lessPeak + 0.02);   // both printed to 0.01 GiB
+        Assert.Equal(driver.PrintedFigures["gpu_blocks"], worker.PrintedFigures["gpu_blocks"]);
+        Assert.Throws<Errors.InvalidSettingException>(() => Engine.Estimate(Request(2, [.. common, ("printed_rank", "rank7")])));
+    }
+
     [Theory]
     [InlineData("0.11.0 V1", false)]
     [InlineData("0.20.2 V1", false)]

@@ -43,7 +43,9 @@ internal sealed record ServingCase(string Id, string Engine, Func<ModelDescripti
             S(("engine_version", "main@2024-12-13 (PR #10511) V0"), ("tensor_parallel_size", 2), ("gpu_memory_utilization", 0.9), ("max_model_len", 8192)),
             O(("weights_gib", 7.48), ("non_torch_gib", 3.58), ("activation_peak_gib", 1.26))),
         new("vllm-r1-distill-qwen-14b-2x4090-tp2-util098", "vllm", ServingFixtures.R1DistillQwen14B, ServingFixtures.Rtx4090, 2,
-            S(("engine_version", "~0.7.x V0"), ("tensor_parallel_size", 2), ("gpu_memory_utilization", 0.98), ("max_model_len", 131072), ("trust_remote_code", true)),
+            S(("engine_version", "~0.7.x V0"), ("tensor_parallel_size", 2), ("gpu_memory_utilization", 0.98), ("max_model_len", 131072), ("trust_remote_code", true),
+                // the reporter quoted a non-driver worker's profile line (the case notes say so; the validation runner reads them)
+                ("printed_rank", "worker")),
             O(("weights_gib", 13.9476), ("non_torch_gib", 0.25), ("activation_peak_gib", 0.19), ("kv_cache_gib", 8.69), ("kv_tokens", 81536))),
         new("vllm-codellama-13b-fp16-2x4090-tp2-v024", "vllm", ServingFixtures.CodeLlama13B, ServingFixtures.Rtx4090, 2,
             S(("engine_version", "0.2.4 V0"), ("tensor_parallel_size", 2), ("gpu_memory_utilization", 0.95), ("max_model_len", 16384), ("max_num_seqs", 16), ("dtype", "float16"), ("swap_space", 8)),
