@@ -3,23 +3,32 @@ using VramFit.Validation;
 namespace VramFit.Tests.Validation;
 
 /// <summary>
-/// The vLLM and SGLang runs harvested from public logs (data/validation/*-harvested.jsonl, beside the shared public
+/// The vLLM, SGLang and llama.cpp runs harvested from public logs (data/validation/*-harvested.jsonl, beside the shared public
 /// cases) scored as <c>vramfit validate</c> scores them: a guard that the rules keep generalizing beyond the cases they
 /// were read against.
 /// </summary>
 public class HarvestedCasesTests
 {
     private static readonly Lazy<ValidationReport> Report = new(() => ValidationRunner.RunFiles(
-        new[] { "vllm-harvested.jsonl", "sglang-harvested.jsonl" }.Select(f => Path.Combine(AppContext.BaseDirectory, "Validation", "Cases", f))));
+        new[] { "vllm-harvested.jsonl", "sglang-harvested.jsonl", "llamacpp-harvested.jsonl" }.Select(f => Path.Combine(AppContext.BaseDirectory, "Validation", "Cases", f))));
 
     private static SummaryRow Row(string figure, string engine = "vllm") => Report.Value.Summary.Single(r => r.Engine == engine && r.Figure == figure);
 
+    /// <summary>Skips are models or backends VramFit does not describe, each named (Nemotron's deci, Qwen3.5's hybrid, Ascend CANN).</summary>
     [Fact]
-    public void Only_models_outside_the_catalog_are_skipped()
+    public void Only_unknown_models_and_backends_are_skipped()
     {
         var skipped = Report.Value.Cases.Where(c => c.Status == CaseResult.Skipped).ToList();
-        Assert.All(skipped, c => Assert.StartsWith("model not in catalog", c.Reason, StringComparison.Ordinal));
+        Assert.All(skipped, c => Assert.Matches("^(model not in catalog|unsupported architecture|backend: )", c.Reason!));
     }
+
+    /// <summary>llama.cpp's KV figures are exact wherever the run is described (median over every cache and device).</summary>
+    [Theory]
+    [InlineData("llama.cpp")]
+    [InlineData("ik_llama.cpp")]
+    public void Llamacpp_kv_figures_median_is_exact(string engine) =>
+        Assert.True(Row("k_mib", engine).MedianAbsErrorPct <= 0.5 && Row("kv_buffer_mib", engine).MedianAbsErrorPct <= 3.0,
+            $"k_mib {Row("k_mib", engine).MedianAbsErrorPct:0.00}%, kv_buffer_mib {Row("kv_buffer_mib", engine).MedianAbsErrorPct:0.00}%");
 
     /// <summary>SGLang's pool: the median stays within 3 % although some runs name no GPU and one shared its card.</summary>
     [Fact]

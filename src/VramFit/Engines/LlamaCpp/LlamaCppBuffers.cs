@@ -7,6 +7,10 @@ internal static class LlamaCppBuffers
     public static string Device(LlamaCppBackend b, int index) =>
         (uint)index < CachedCount ? Names[(int)b][index] : Format(b, index);
 
+    /// <summary>Device buffer of GPU <paramref name="index"/> as the configured build names it ("MTL0" on recent Metal builds).</summary>
+    public static string Device(LlamaCppSettings s, int index) =>
+        s.Backend == LlamaCppBackend.Metal && s.IndexedMetalNames ? $"MTL{index}" : Device(s.Backend, index);
+
     private const int CachedCount = 16;
 
     // names of the first 16 devices of each backend, built once: placement asks for them per layer

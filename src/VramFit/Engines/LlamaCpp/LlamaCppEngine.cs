@@ -35,7 +35,8 @@ public sealed class LlamaCppEngine : IEngineModel
         ArgumentNullException.ThrowIfNull(request);
         var model = request.Model;
         var v = LlamaCppVersion.Parse(request.Settings.GetString("build"), ik);
-        var s = LlamaCppSettings.From(request.Settings, request.Workload, request.Deployment.TotalGpus, DefaultBackend(request.Deployment.Gpu), ik);
+        var s = LlamaCppSettings.From(request.Settings, request.Workload, request.Deployment.TotalGpus, DefaultBackend(request.Deployment.Gpu), ik) is var parsed
+            && parsed.Backend == LlamaCppBackend.Metal ? parsed with { IndexedMetalNames = v.IndexedMetalNames } : parsed;
         var p = new LlamaCppPlacement(model.Layers.Length, s, v);
         var tensors = LlamaCppTensors.For(model, request.Workload.WeightFormat);
         long ctx = s.CtxSize == 0 ? (model.MaxContext > 0 ? model.MaxContext : 4096) : s.CtxSize;   // -c 0 = n_ctx_train
@@ -64,7 +65,7 @@ public sealed class LlamaCppEngine : IEngineModel
                     Name = "compute buffer",
                     Category = MemoryCategory.Activations,
                     Bytes = compute.BytesPerDevice[d + 1],
-                    Device = d < 0 ? HostName(s) : LlamaCppBuffers.Device(s.Backend, d),
+                    Device = d < 0 ? HostName(s) : LlamaCppBuffers.Device(s, d),
                     Formula = compute.Simulated is { } sim
                         ? $"ggml-alloc high-water mark of the reserve graph, reached at node {sim.PeakNode} with the live tensors listed"
                         : d < 0
@@ -95,7 +96,7 @@ public sealed class LlamaCppEngine : IEngineModel
                 Name = "GPU context (not printed)",
                 Category = MemoryCategory.Overhead,
                 Bytes = GpuContextOverhead,
-                Device = LlamaCppBuffers.Device(s.Backend, d),
+                Device = LlamaCppBuffers.Device(s, d),
                 Formula = "driver context + BLAS workspace",
                 Inputs = [new("context overhead", GpuContextOverhead / Mib, "MiB")],
                 Origin = "measured idle CUDA 12 context (nvidia-smi), not a llama.cpp buffer",
@@ -176,7 +177,7 @@ public sealed class LlamaCppEngine : IEngineModel
             for (int il = 0; il < model.Layers.Length; il++)
             {
                 int d = p.LayerDevice(il);
-                string layerBuffer = d >= 0 ? LlamaCppBuffers.Device(s.Backend, d) : HostWeights(s, v, p, layer: il);
+                string layerBuffer = d >= 0 ? DeviceWeights(s, v, d) : HostWeights(s, v, p, layer: il);
                 string matrixBuffer = d >= 0 && row ? LlamaCppBuffers.Split(s.Backend) : layerBuffer;
                 Add(perBuffer, layerBuffer, table.VectorBytes[il]);
                 Add(perBuffer, matrixBuffer, table.MatrixBytes[il]);
@@ -184,17 +185,35 @@ public sealed class LlamaCppEngine : IEngineModel
             }
 
             Add(perBuffer, HostWeights(s, v, p, layer: -1), table.InputBytes);
-            Add(perBuffer, p.OutputDevice >= 0 ? LlamaCppBuffers.Device(s.Backend, p.OutputDevice) : HostWeights(s, v, p, layer: -1), table.OutputBytes);
+            Add(perBuffer, p.OutputDevice >= 0 ? DeviceWeights(s, v, p.OutputDevice) : HostWeights(s, v, p, layer: -1), table.OutputBytes);
             ranges = mapped is null ? [] : MappedRanges(table, p);
         }
 
         // a tied output head: llama.cpp loads token_embd a second time as "output" on the output layer's device
         if (!table.HasOutputWeight && table.TokenEmbeddingBytes > 0 && p.OutputDevice >= 0)
-            Add(perBuffer, LlamaCppBuffers.Device(s.Backend, p.OutputDevice), table.TokenEmbeddingBytes);
+            Add(perBuffer, DeviceWeights(s, v, p.OutputDevice), table.TokenEmbeddingBytes);
         foreach (var (buffer, (bytes, count)) in perBuffer.OrderBy(kv => kv.Key, StringComparer.Ordinal))
         {
             if (bytes == 0)
                 continue;
+            if (!p.HasRegexOverrides && s.Backend == LlamaCppBackend.Metal && buffer.EndsWith("_Mapped", StringComparison.Ordinal) && buffer != mapped)
+            {
+                int device = Enumerable.Range(0, p.Devices).FirstOrDefault(d => DeviceWeights(s, v, d) == buffer);
+                foreach (var range in DeviceMappedRanges(table, p, device))
+                    if (range.Length > 0)
+                        items.Add(new MemoryItem
+                        {
+                            Name = "model buffer (mmap, Metal)",
+                            Category = MemoryCategory.Weights,
+                            Bytes = range.Length,
+                            Device = buffer,
+                            Formula = "file range from the first to the last byte of this GPU's tensors (unified memory: mapped, not copied)",
+                            Inputs = [new("GPU tensors", bytes / Mib, "MiB"), new("offloaded layers", p.OffloadedLayers)],
+                            Origin = "llama.cpp load_tensors: ggml_backend_dev_buffer_from_host_ptr over the device's mapping range (ggml-metal buffer_from_ptr)",
+                        });
+                continue;
+            }
+
             if (buffer == mapped)
             {
                 foreach (var range in ranges)
@@ -249,6 +268,36 @@ public sealed class LlamaCppEngine : IEngineModel
         return ranges;
     }
 
+    /// <summary>Per file, the range holding every tensor of GPU <paramref name="d"/> (Metal maps it from the file).</summary>
+    private static LlamaCppTensorTable.Extent[] DeviceMappedRanges(LlamaCppTensorTable table, LlamaCppPlacement p, int d)
+    {
+        var ranges = new LlamaCppTensorTable.Extent[table.Parts];
+        for (int part = 0; part < ranges.Length; part++)
+        {
+            var x = table.Extents[part];
+            var range = LlamaCppTensorTable.Extent.Empty;
+            for (int il = 0; il < x.Layer.Length; il++)
+            {
+                if (p.LayerDevice(il) != d)
+                    continue;
+                range = range.With(x.Layer[il]);
+                if (!p.ExpertsOnHost(il))
+                    range = range.With(x.Expert[il]);
+            }
+
+            ranges[part] = p.OutputDevice == d ? range.With(x.Output) : range;
+        }
+
+        return ranges;
+    }
+
+    /// <summary>
+    /// GPU <paramref name="d"/>'s weight buffer: on Metal with mmap the weights are mapped from the file into
+    /// "&lt;device&gt;_Mapped" (<see cref="LlamaCppVersion.MetalMappedWeights"/>), elsewhere the device buffer.
+    /// </summary>
+    private static string DeviceWeights(LlamaCppSettings s, LlamaCppVersion v, int d) =>
+        s.Backend == LlamaCppBackend.Metal && s.Mmap && v.MetalMappedWeights ? LlamaCppBuffers.Device(s, d) + "_Mapped" : LlamaCppBuffers.Device(s, d);
+
     /// <summary>Host buffer of weights kept off the GPUs: mmap'd ("CPU_Mapped"), else pinned host memory of a GPU build.</summary>
     private static string HostWeights(LlamaCppSettings s, LlamaCppVersion v, LlamaCppPlacement p, int layer, bool overridden = false)
     {
@@ -277,7 +326,7 @@ public sealed class LlamaCppEngine : IEngineModel
         if (d >= 0)
             return s.SplitMode == "row" && p.Devices > 0 && layer >= 0 && elements > 1 && name.EndsWith(".weight", StringComparison.Ordinal) && !name.Contains("norm", StringComparison.Ordinal)
                 ? LlamaCppBuffers.Split(s.Backend)
-                : LlamaCppBuffers.Device(s.Backend, d);
+                : DeviceWeights(s, v, d);
         return HostWeights(s, v, p, layer, overridden);
     }
 
@@ -289,7 +338,7 @@ public sealed class LlamaCppEngine : IEngineModel
                 long k = c.KeyBytesPerDevice[slot], val = c.ValueBytesPerDevice[slot];
                 if (k + val == 0)
                     continue;
-                string device = slot > 0 ? LlamaCppBuffers.Device(s.Backend, slot - 1)
+                string device = slot > 0 ? LlamaCppBuffers.Device(s, slot - 1)
                     : s.Backend == LlamaCppBackend.Cpu || v.CpuKvInPlainCpuBuffer ? "CPU" : LlamaCppBuffers.Host(s.Backend);
                 var inputs = ImmutableArray.Create<FormulaInput>(new("cells", c.Cells), new("layers", c.Layers), new("type_k bytes/row", s.CacheTypeK.TypeSize), new("type_k block", s.CacheTypeK.BlockSize));
                 items.Add(new MemoryItem
@@ -324,7 +373,7 @@ public sealed class LlamaCppEngine : IEngineModel
             if (!layer.OwnsRecurrentState)
                 continue;
             int d = s.KvOffload ? p.LayerDevice(il) : -1;
-            string device = d >= 0 ? LlamaCppBuffers.Device(s.Backend, d)
+            string device = d >= 0 ? LlamaCppBuffers.Device(s, d)
                 : s.Backend == LlamaCppBackend.Cpu || v.CpuKvInPlainCpuBuffer ? "CPU" : LlamaCppBuffers.Host(s.Backend);
             var r = layer.Attention.Recurrent!;
             perDevice.TryGetValue(device, out var cur);
@@ -350,7 +399,7 @@ public sealed class LlamaCppEngine : IEngineModel
         var gpuNames = new HashSet<string>(StringComparer.Ordinal);
         for (int d = 0; d < p.Devices; d++)
         {
-            var name = LlamaCppBuffers.Device(s.Backend, d);
+            var name = LlamaCppBuffers.Device(s, d);
             gpuNames.Add(name);
             devices.Add(new DeviceMemory
             {

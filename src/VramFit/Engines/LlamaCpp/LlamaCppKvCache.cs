@@ -39,8 +39,10 @@ internal static class LlamaCppKvCache
             if (l.Attention.Kind == AttentionKind.SlidingWindow) hasSwa = true; else hasFull = true;
         }
 
-        // iSWA (two caches) only for models mixing both kinds; --swa-full and older builds cache SWA layers in full
-        bool separate = hasSwa && hasFull && v.SeparateSwaCache && !s.SwaFull;
+        // iSWA (two caches) for models mixing both kinds; older builds cache SWA layers in full. --swa-full keeps the two
+        // caches and sizes the SWA one to the full context (llama-kv-cache-iswa.cpp: "using full-size SWA cache"; an
+        // LM Studio gpt-oss log with swa_full prints two 4096-cell caches of 144 MiB)
+        bool separate = hasSwa && hasFull && v.SeparateSwaCache;
         int devices = placement.Devices;
         var full = new Acc(devices);
         var swa = new Acc(devices);
@@ -54,7 +56,7 @@ internal static class LlamaCppKvCache
             bool isSwa = separate && layer.Attention.Kind == AttentionKind.SlidingWindow;
             if (isSwa)
                 // PR #13194: PAD(n_swa·n_seq_max + n_ubatch, 256), never more than the full context
-                swaCells = Math.Min(nCtx, (layer.Attention.SlidingWindow * (long)s.Parallel + s.UbatchSize + 255) / 256 * 256);
+                swaCells = s.SwaFull ? nCtx : Math.Min(nCtx, (layer.Attention.SlidingWindow * (long)s.Parallel + s.UbatchSize + 255) / 256 * 256);
             long cells = isSwa ? swaCells : nCtx;
             int slot = s.KvOffload ? placement.LayerDevice(il) + 1 : 0;
             var acc = isSwa ? swa : full;

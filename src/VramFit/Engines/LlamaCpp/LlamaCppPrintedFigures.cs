@@ -19,7 +19,7 @@ internal static class LlamaCppPrintedFigures
         var f = new Dictionary<string, double>(32, StringComparer.Ordinal);
         var gpus = new HashSet<string>(StringComparer.Ordinal);
         for (int d = 0; d < p.Devices; d++)
-            gpus.Add(LlamaCppBuffers.Device(s.Backend, d));
+            gpus.Add(LlamaCppBuffers.Device(s, d));
         var kvIndex = new Dictionary<string, int>(StringComparer.Ordinal);
         // a split GGUF mapped from several files prints one host model buffer per file: "CPU_Mapped[i]"
         var modelBuffers = new Dictionary<string, int>(StringComparer.Ordinal);
@@ -31,7 +31,10 @@ internal static class LlamaCppPrintedFigures
         foreach (var i in items)
         {
             double mib = i.Bytes / Mib;
-            string device = gpus.Contains(i.Device) ? i.Device : "Host";
+            // Metal's mapped weights ("MTL0_Mapped") count as that device's model memory in the breakdown table
+            string device = gpus.Contains(i.Device) ? i.Device
+                : i.Device.EndsWith("_Mapped", StringComparison.Ordinal) && gpus.Contains(i.Device[..^"_Mapped".Length]) ? i.Device[..^"_Mapped".Length]
+                : "Host";
             switch (i.Category)
             {
                 case MemoryCategory.Weights:

@@ -47,6 +47,9 @@ public sealed record LlamaCppSettings
     public required bool Mmap { get; init; }
     public required int Devices { get; init; }
     public required LlamaCppBackend Backend { get; init; }
+
+    /// <summary>The build names Metal devices "MTL0", "MTL1" … (<see cref="LlamaCppVersion.IndexedMetalNames"/>).</summary>
+    public bool IndexedMetalNames { get; init; }
     public required int MlaUse { get; init; }
 
     /// <summary>--main-gpu: the GPU of every layer with split_mode none or row.</summary>

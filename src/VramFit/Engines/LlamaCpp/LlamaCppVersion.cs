@@ -34,6 +34,18 @@ public sealed record LlamaCppVersion(bool IkLlama, int Build)
     /// <summary>Weights in host memory read through mmap are reported as "CPU_Mapped" (mainline since ~b3950); ik prints "CPU".</summary>
     public bool MappedBufferName => !IkLlama && Build >= 3950;
 
+    /// <summary>
+    /// Metal maps GPU-layer weights from the mmap'd file (unified memory) into a buffer printed "Metal_Mapped"
+    /// (PR #10026, completed by PR #10189 "metal : fix from ptr buffer name", merged 2024-11-06, ~b4040).
+    /// </summary>
+    public bool MetalMappedWeights => !IkLlama && Build >= 4040;
+
+    /// <summary>
+    /// Metal devices are named by index, "MTL0", "MTL1" …, since PR #18919 "metal : support virtual devices" (merged
+    /// 2026-01-18; at ~12.5 builds a day from the b7571 = 2025-12-28 anchor above, ~b7830); before, "Metal".
+    /// </summary>
+    public bool IndexedMetalNames => !IkLlama && Build >= 7830;
+
     /// <summary>Pipeline parallelism is disabled when tensors are overridden (every build with --override-tensor:
     /// mainline b5271 and ik_llama.cpp logs with -ot show a single copy of the graph inputs).</summary>
     public bool NoPipelineWithOverrides => true;

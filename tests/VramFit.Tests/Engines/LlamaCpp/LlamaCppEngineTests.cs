@@ -57,10 +57,26 @@ public class LlamaCppEngineTests
     [Fact]
     public void Swa_full_and_pre_iswa_builds_cache_sliding_layers_at_full_length()
     {
+        // --swa-full keeps the two iSWA caches, the sliding one at full length (llama-kv-cache-iswa.cpp); builds before
+        // iSWA had one cache for every layer
         var full = Estimate(GptOss_20B(), 1, false, ("ctx_size", "131072"), ("swa_full", "true"));
         var old = Estimate(GptOss_20B(), 1, false, ("ctx_size", "131072"), ("build", "~2025-03"));
-        Assert.Equal(6144.0, Figure(full, "kv_buffer_mib.CUDA0"), 6);
+        Assert.Equal(3072.0, Figure(full, "kv_buffer_mib.CUDA0[0]"), 6);
+        Assert.Equal(3072.0, Figure(full, "kv_buffer_mib.CUDA0[1]"), 6);
+        Assert.Equal(131072, Figure(full, "kv_cells[1]"));
         Assert.Equal(6144.0, Figure(old, "kv_buffer_mib.CUDA0"), 6);
+    }
+
+    /// <summary>Metal maps mmap'd GPU weights into "Metal_Mapped"; builds from ~b7830 name the device "MTL0".</summary>
+    [Theory]
+    [InlineData("b7000", "Metal")]
+    [InlineData("b8164", "MTL0")]
+    public void Metal_buffers_follow_the_build(string build, string device)
+    {
+        var r = Estimate(GptOss_20B(), 1, false, ("ctx_size", "4096"), ("backend", "metal"), ("build", build));
+        Assert.True(Figure(r, $"model_buffer_mib.{device}_Mapped") > 10_000);
+        Assert.True(Figure(r, $"compute_buffer_mib.{device}") > 0);
+        Assert.True(Figure(r, $"kv_buffer_mib.{device}[0]") > 0);
     }
 
     [Fact]
