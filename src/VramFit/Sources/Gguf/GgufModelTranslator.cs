@@ -28,6 +28,9 @@ public static class GgufModelTranslator
         "gemma", "qwen2vl", "qwen2moe", "granite", "granitemoe", "smollm3", "ernie4_5", "ernie4_5-moe", "seed_oss", "apertus",
         "arcee", "exaone", "olmo2", "olmoe", "command-r", "minicpm", "stablelm", "internlm2", "dots1", "hunyuan-moe",
         "minimax-m2",
+        // Qwen3.5 (dense and MoE): Qwen3-Next's layout — Gated DeltaNet layers with a gated full-attention layer every
+        // full_attention_interval, the same ssm.* keys (llama-arch.cpp LLM_ARCH_QWEN35 / QWEN35MOE)
+        "qwen35", "qwen35moe",
     ];
 
     /// <summary>The ggml type most tensors of a llama.cpp file type get ("Q4_K_M" → q4_K), null for types unknown to mainline.</summary>
@@ -66,7 +69,7 @@ public static class GgufModelTranslator
         {
             AttentionSpec attention = arch == "deepseek2"
                 ? MlaAttention(k, (int)heads[i], (int)kvHeads[i], keyLength, valueLength)
-                : arch == "qwen3next" && IsRecurrentQwen3Next(k, i)
+                : arch is "qwen3next" or "qwen35" or "qwen35moe" && IsRecurrentQwen3Next(k, i)
                     ? GatedDeltaNet(k)
                     : StandardAttention(shape, (int)heads[i], (int)kvHeads[i], keyLength, valueLength, swa[i] ? window : 0);
             layers[i] = new LayerSpec
@@ -128,6 +131,7 @@ public static class GgufModelTranslator
             QkNorm = f.QkNorm,
             FusedQkv = f.FusedQkv,
             Sinks = f.Sinks,
+            GatedQuery = f.GatedQuery,
         };
     }
 
@@ -224,7 +228,7 @@ public static class GgufModelTranslator
             int expertFfn = k.Int("expert_feed_forward_length") ?? glm?.ExpertFfn
                 ?? (arch == "llama" && ffn is not null ? (int)ffn[layer] : throw k.Missing("expert_feed_forward_length"));
             // Llama 4, Qwen3-Next and Qwen2-MoE always have one shared expert (llama.cpp creates ffn_*_shexp unconditionally)
-            int shared = k.Int("expert_shared_count") ?? glm?.Shared ?? (arch is "llama4" or "qwen3next" or "qwen2moe" ? 1 : 0);
+            int shared = k.Int("expert_shared_count") ?? glm?.Shared ?? (arch is "llama4" or "qwen3next" or "qwen35moe" or "qwen2moe" ? 1 : 0);
             int sharedFfn = k.Int("expert_shared_feed_forward_length") ?? expertFfn;
             return new MlpSpec
             {
@@ -238,7 +242,7 @@ public static class GgufModelTranslator
                 RouterBias = f.RouterBias,
                 // expert_gating_func 2 = sigmoid (DeepSeek-V3, GLM-4.5, Ling-2): those carry exp_probs_b
                 RouterScoreCorrectionBias = (k.Int("expert_gating_func") ?? (f.ScoreBias ? 2 : 0)) == 2,
-                SharedExpertGate = arch is "qwen3next" or "qwen2moe",
+                SharedExpertGate = arch is "qwen3next" or "qwen35moe" or "qwen2moe",
             };
         }
 
@@ -350,6 +354,9 @@ public static class GgufModelTranslator
         public bool FusedQkv { get; init; }
         public bool FusedGateUp { get; init; }
         public bool Sinks { get; init; }
+
+        /// <summary>attn_q emits the query and an equally wide sigmoid output gate (Qwen3-Next, Qwen3.5).</summary>
+        public bool GatedQuery { get; init; }
         public bool GatedFfn { get; init; } = true;
         public bool FfnBias { get; init; }
         public bool ExpertBias { get; init; }
@@ -377,7 +384,7 @@ public static class GgufModelTranslator
             "bailingmoe2" => new() { FusedQkv = true, QkNorm = QkNormKind.PerHead, ScoreBias = true },
             // BitNet b1.58 2B4T: extra attn/ffn sub-norms; tied embeddings
             "bitnet-25" => new() { NormCount = 3, Tied = true },
-            "qwen3next" => new() { QkNorm = QkNormKind.PerHead },
+            "qwen3next" or "qwen35" or "qwen35moe" => new() { QkNorm = QkNormKind.PerHead, GatedQuery = true },
             "gemma" => new() { Tied = true },
             "qwen2vl" or "qwen2moe" => new() { QkvBias = true },
             "seed_oss" => new() { QkvBias = true },

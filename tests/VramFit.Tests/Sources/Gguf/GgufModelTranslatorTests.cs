@@ -137,6 +137,20 @@ public class GgufModelTranslatorTests
         Assert.InRange(TensorInventory.ParameterCount(m), 228_000_000_000L, 229_500_000_000L);
     }
 
+    /// <summary>Qwen3.5-0.8B: Qwen3-Next's layout — three Gated DeltaNet layers to one gated full-attention layer.</summary>
+    [Fact]
+    public void Qwen35_follows_the_qwen3_next_layout()
+    {
+        var m = GgufModelTranslator.Translate(Meta("qwen35", (".block_count", 24), (".embedding_length", 1024), (".feed_forward_length", 3584),
+            (".attention.head_count", 8), (".attention.head_count_kv", 2), (".attention.key_length", 256), (".attention.value_length", 256),
+            (".ssm.conv_kernel", 4), (".ssm.state_size", 128), (".ssm.group_count", 16), (".ssm.time_step_rank", 16), (".ssm.inner_size", 2048),
+            (".full_attention_interval", 4), ("tokenizer.vocab_size", 248320)));
+        Assert.Equal(6, m.Layers.Count(l => l.Attention.Kind == AttentionKind.Full));
+        Assert.Equal(18, m.Layers.Count(l => l.Attention.Recurrent is { Kind: RecurrentKind.GatedDeltaNet }));
+        Assert.True(m.Layers[3].Attention.GatedQuery);
+        Assert.Equal(AttentionKind.Full, m.Layers[3].Attention.Kind);
+    }
+
     [Fact]
     public void Published_parameter_count_decides_whether_the_output_head_is_tied()
     {
