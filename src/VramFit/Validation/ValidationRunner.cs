@@ -166,6 +166,13 @@ public static class ValidationRunner
         if (known.Contains("printed_rank") && c.Notes is { } quoted
             && System.Text.RegularExpressions.Regex.IsMatch(quoted, @"\(per-worker\) profile line|worker rank [1-9]\d* line|non-driver worker", System.Text.RegularExpressions.RegexOptions.IgnoreCase))
             settings = settings.WithDefault("printed_rank", "worker");
+        // a split GGUF prints one mapped host buffer per file ("CPU_Mapped[0]" … "[n-1]"); the count is the file layout
+        // of the run, which the metadata does not carry
+        if (known.Contains("split_files")
+            && c.Observed.Select(o => System.Text.RegularExpressions.Regex.Match(o.Name, @"^model_buffer_mib\.CPU(?:_Mapped)?\[(\d+)\]$"))
+                .Where(m => m.Success).Select(m => int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) + 1)
+                .DefaultIfEmpty(1).Max() is var files && files > 1)
+            settings = settings.WithDefault("split_files", files.ToString(System.Globalization.CultureInfo.InvariantCulture));
         if (known.Contains("backend") && (c.Gpu?.Backend?.ToLowerInvariant() ?? BackendFromBufferNames(c.Observed)) is { } backend)
             settings = settings.WithDefault("backend", backend);
         // harvested cases name the program in their notes ("binary: llama-server"): the server reserves an extra sequence

@@ -38,7 +38,7 @@ public sealed class LlamaCppEngine : IEngineModel
         var s = LlamaCppSettings.From(request.Settings, request.Workload, request.Deployment.TotalGpus, DefaultBackend(request.Deployment.Gpu), ik) is var parsed
             && parsed.Backend == LlamaCppBackend.Metal ? parsed with { IndexedMetalNames = v.IndexedMetalNames } : parsed;
         var p = new LlamaCppPlacement(model.Layers.Length, s, v);
-        var tensors = LlamaCppTensors.For(model, request.Workload.WeightFormat);
+        var tensors = LlamaCppTensors.SplitIntoFiles(LlamaCppTensors.For(model, request.Workload.WeightFormat), s.SplitFiles);
         long ctx = s.CtxSize == 0 ? (model.MaxContext > 0 ? model.MaxContext : 4096) : s.CtxSize;   // -c 0 = n_ctx_train
         long nCtx = LlamaCppKvCache.PaddedContext(ctx, s.FlashAttention, v);
         var notes = ImmutableArray.CreateBuilder<string>();

@@ -26,7 +26,7 @@ public sealed record LlamaCppSettings
     public static IReadOnlyCollection<string> Names { get; } = ImmutableSortedSet.Create(StringComparer.Ordinal,
         "ctx_size", "batch_size", "ubatch_size", "flash_attn", "cache_type_k", "cache_type_v", "parallel", "kv_unified",
         "n_gpu_layers", "split_mode", "tensor_split", "main_gpu", "override_tensor", "n_cpu_moe", "cpu_moe", "swa_full",
-        "no_kv_offload", "mmap", "no_mmap", "devices", "backend", "build", "mla_use", "embeddings", "no_op_offload", "fused_moe",
+        "no_kv_offload", "mmap", "no_mmap", "devices", "backend", "build", "mla_use", "embeddings", "no_op_offload", "fused_moe", "split_files",
         "binary", "npl", "run_time_repack");
 
     public required int CtxSize { get; init; }
@@ -47,6 +47,12 @@ public sealed record LlamaCppSettings
     public required bool Mmap { get; init; }
     public required int Devices { get; init; }
     public required LlamaCppBackend Backend { get; init; }
+
+    /// <summary>
+    /// Number of split GGUF files (model-00001-of-0000N.gguf) when the model description has no real file layout:
+    /// each file maps as its own host buffer.
+    /// </summary>
+    public int SplitFiles { get; init; } = 1;
 
     /// <summary>The build names Metal devices "MTL0", "MTL1" … (<see cref="LlamaCppVersion.IndexedMetalNames"/>).</summary>
     public bool IndexedMetalNames { get; init; }
@@ -119,6 +125,7 @@ public sealed record LlamaCppSettings
             Mmap = !s.GetBool("run_time_repack", false) && (s.Has("no_mmap") ? !s.GetBool("no_mmap", false) : s.GetBool("mmap", true)),
             Devices = devices,
             Backend = backend,
+            SplitFiles = s.GetInt("split_files", 1, 1, 1024),
             MlaUse = s.GetInt("mla_use", 0, 0, 3),
             MainGpu = s.GetInt("main_gpu", 0, 0, Math.Max(0, devices - 1)),
             Embeddings = s.GetBool("embeddings", false),

@@ -74,6 +74,30 @@ public static class LlamaCppTensors
     /// <summary>The model's tensors as llama.cpp would load them (exact when the checkpoint is known).</summary>
     /// <remarks>Estimated tensor lists are cached per description and format: the planner and auto-fit estimate
     /// the same model many times with other settings, and choosing every tensor's type is the costly part.</remarks>
+    /// <summary>
+    /// The tensors laid out over <paramref name="files"/> split GGUF files as gguf-split writes them: in tensor order,
+    /// a new file once the current one reaches its share of the total (gguf-split --split-max-size cuts at a fixed
+    /// size, which the count alone does not give; equal shares stand for it). A checkpoint read from real split files
+    /// keeps its own parts.
+    /// </summary>
+    internal static Checkpoint SplitIntoFiles(Checkpoint checkpoint, int files)
+    {
+        if (files <= 1 || checkpoint.Tensors.Any(t => t.Part != 0))
+            return checkpoint;
+        long share = (checkpoint.TotalBytes + files - 1) / files, filled = 0;
+        int part = 0;
+        var split = new List<CheckpointTensor>(checkpoint.Tensors.Length);
+        foreach (var t in checkpoint.Tensors)
+        {
+            if (filled > 0 && filled + t.Bytes > share && part < files - 1)
+                (part, filled) = (part + 1, 0);
+            split.Add(t with { Part = part, Offset = -1 });
+            filled += t.Bytes;
+        }
+
+        return new Checkpoint(checkpoint.Format, split, checkpoint.FileTypeName);
+    }
+
     internal static Checkpoint For(ModelDescription model, WeightFormat? whatIf)
     {
         whatIf = AsGguf(whatIf, model);

@@ -67,6 +67,20 @@ public class LlamaCppEngineTests
         Assert.Equal(6144.0, Figure(old, "kv_buffer_mib.CUDA0"), 6);
     }
 
+    /// <summary>
+    /// A split GGUF maps one host buffer per file: <c>split_files</c> lays the estimated tensors over that many files in
+    /// order, each about an equal share, and the buffers sum to the single-file mapping.
+    /// </summary>
+    [Fact]
+    public void Split_files_map_one_host_buffer_each()
+    {
+        var one = Estimate(GptOss_20B(), 1, false, ("ctx_size", "4096"), ("n_gpu_layers", "0"));
+        var four = Estimate(GptOss_20B(), 1, false, ("ctx_size", "4096"), ("n_gpu_layers", "0"), ("split_files", "4"));
+        double[] parts = [.. Enumerable.Range(0, 4).Select(i => Figure(four, $"model_buffer_mib.CPU_Mapped[{i}]"))];
+        Assert.Equal(Figure(one, "model_buffer_mib.CPU_Mapped"), parts.Sum(), 0);
+        Assert.All(parts, x => Assert.InRange(x, parts.Sum() / 4 * 0.8, parts.Sum() / 4 * 1.2));
+    }
+
     /// <summary>Metal maps mmap'd GPU weights into "Metal_Mapped"; builds from ~b7830 name the device "MTL0".</summary>
     [Theory]
     [InlineData("b7000", "Metal")]
