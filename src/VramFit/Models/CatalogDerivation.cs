@@ -5,8 +5,8 @@ namespace VramFit.Models;
 
 /// <summary>
 /// Finds the catalog model behind a Hub id the catalog does not list by name: a re-upload under another
-/// organisation (<c>unsloth/Qwen3-8B</c>, <c>NousResearch/Meta-Llama-3-8B-Instruct</c>) or a quantized checkpoint
-/// named after its base (<c>Qwen/Qwen2.5-7B-Instruct-AWQ</c>, <c>unsloth/mistral-7b-instruct-v0.3-bnb-4bit</c>,
+/// organisation (<c>unsloth/Qwen3-8B</c>, <c>NousResearch/Meta-Llama-3-8B-Instruct</c>), a fine-tune that carries a
+/// catalog name (<c>NousResearch/Hermes-3-Llama-3.1-8B</c>), or a quantized checkpoint named after its base (<c>Qwen/Qwen2.5-7B-Instruct-AWQ</c>, <c>unsloth/mistral-7b-instruct-v0.3-bnb-4bit</c>,
 /// <c>hugging-quants/Meta-Llama-3.1-8B-Instruct-AWQ-INT4</c>, <c>RedHatAI/…-FP8-dynamic</c>). The quantization
 /// suffix stands for the <c>quantization_config</c> its publishers write; the derived entry carries that
 /// config, and its <see cref="CatalogModel.Source"/> says what was assumed, since only the real config.json
@@ -40,7 +40,7 @@ internal static class CatalogDerivation
             ? """{"quant_method":"fp8","weight_block_size":[128,128]}"""
             : """{"quant_method":"fp8"}""";
 
-    /// <summary>Longest endings first, so "-unsloth-bnb-4bit" wins over "-bnb-4bit".</summary>
+    /// <summary>Tried in order; an ending that ends another comes after it ("-bnb-4bit" after "-unsloth-bnb-4bit").</summary>
     private static readonly QuantSuffix[] Suffixes =
     [
         new("-unsloth-bnb-4bit", "bitsandbytes NF4 with double quantization, every linear layer (Unsloth's dynamic uploads keep some in 16 bits)", _ => Nf4),
