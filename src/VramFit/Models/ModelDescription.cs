@@ -30,7 +30,8 @@ public sealed class ModelDescription
         Checkpoint? checkpoint = null,
         string? name = null,
         string? source = null,
-        long visionEncoderParameters = 0)
+        long visionEncoderParameters = 0,
+        VisionEncoderShape? visionEncoder = null)
     {
         Architecture = string.IsNullOrWhiteSpace(architecture)
             ? throw new ModelDescriptionException("architecture: missing")
@@ -56,6 +57,7 @@ public sealed class ModelDescription
         Checkpoint = checkpoint;
         Name = name ?? architecture;
         Source = source;
+        VisionEncoder = visionEncoder;
         VisionEncoderParameters = visionEncoderParameters >= 0
             ? visionEncoderParameters
             : throw new ModelDescriptionException($"vision encoder parameters: {visionEncoderParameters} is negative");
@@ -118,6 +120,9 @@ public sealed class ModelDescription
     /// </summary>
     public long VisionEncoderParameters { get; }
 
+    /// <summary>The vision transformer's shape, where the source describes one (HF vision_config); null otherwise.</summary>
+    public VisionEncoderShape? VisionEncoder { get; }
+
     /// <summary>Blocks that run during decoding (all but NextN/MTP blocks).</summary>
     public int RepeatingLayerCount
     {
@@ -137,22 +142,22 @@ public sealed class ModelDescription
     /// <summary>Returns a copy with a different checkpoint format (e.g. "what if this model were AWQ-4bit").</summary>
     public ModelDescription WithFormat(WeightFormat? format) => new(
         Architecture, HiddenSize, VocabSize, Layers, TiedEmbeddings, MaxContext, Dtype, NormKind,
-        LearnedPositions, OutputBias, format, Checkpoint, Name, Source, VisionEncoderParameters);
+        LearnedPositions, OutputBias, format, Checkpoint, Name, Source, VisionEncoderParameters, VisionEncoder);
 
     /// <summary>Returns a copy carrying the exact tensors of a real checkpoint.</summary>
     public ModelDescription WithCheckpoint(Checkpoint? checkpoint) => new(
         Architecture, HiddenSize, VocabSize, Layers, TiedEmbeddings, MaxContext, Dtype, NormKind,
-        LearnedPositions, OutputBias, CheckpointFormat, checkpoint, Name, Source, VisionEncoderParameters);
+        LearnedPositions, OutputBias, CheckpointFormat, checkpoint, Name, Source, VisionEncoderParameters, VisionEncoder);
 
     /// <summary>Returns a copy whose dense tensors are stored in <paramref name="dtype"/> (torch_dtype override).</summary>
     public ModelDescription WithDtype(ScalarType dtype) => new(
         Architecture, HiddenSize, VocabSize, Layers, TiedEmbeddings, MaxContext, dtype, NormKind,
-        LearnedPositions, OutputBias, CheckpointFormat, Checkpoint, Name, Source, VisionEncoderParameters);
+        LearnedPositions, OutputBias, CheckpointFormat, Checkpoint, Name, Source, VisionEncoderParameters, VisionEncoder);
 
     /// <summary>Returns a copy with another name and source.</summary>
     public ModelDescription WithName(string name, string? source) => new(
         Architecture, HiddenSize, VocabSize, Layers, TiedEmbeddings, MaxContext, Dtype, NormKind,
-        LearnedPositions, OutputBias, CheckpointFormat, Checkpoint, name, source ?? Source, VisionEncoderParameters);
+        LearnedPositions, OutputBias, CheckpointFormat, Checkpoint, name, source ?? Source, VisionEncoderParameters, VisionEncoder);
 
     private static int Positive(int value, string field) => value switch
     {

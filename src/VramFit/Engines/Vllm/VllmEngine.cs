@@ -118,8 +118,10 @@ public sealed class VllmEngine : IEngineModel
             ];
             if (peak.BitsandbytesBytes > 0)
                 peakInputs = [.. peakInputs, new("of it bitsandbytes bf16 temporaries", peak.BitsandbytesBytes, "B")];
+            if (peak.EncoderBytes > 0)
+                peakInputs = [.. peakInputs, new("dummy image encoder pass (V1)", peak.EncoderBytes, "B"), new("encoder outputs held", peak.EncoderOutputBytes, "B")];
             items.Add(ServingItems.Item("activation peak (profile run, reserved)", MemoryCategory.Activations, peak.Bytes, device,
-                "max(forward at max_num_batched_tokens, hidden states + sampler over min(max_num_seqs, tokens) × vocab × B/logit)",
+                "max(forward at max_num_batched_tokens, hidden states + sampler over min(max_num_seqs, tokens) × vocab × B/logit) [+ encoder outputs; V1 multimodal: or the dummy image encoder pass, whichever is larger]",
                 "vLLM gpu_model_runner.py profile_run / _dummy_sampler_run; quantization/bitsandbytes.py _apply_4bit_weight", peakInputs));
             items.Add(ServingItems.Item("KV cache", MemoryCategory.KvCache, plan.AllocatedBytes, device,
                 "num_blocks × page_size × layers per group", "vLLM kv_cache_utils.py get_kv_cache_config",

@@ -15,9 +15,37 @@ public static class VllmProfileRun
     /// <summary>Result of the profile run of one rank, itemised for the explanation.</summary>
     /// <param name="ForwardBytes">the forward pass's live set, bitsandbytes temporaries included</param>
     /// <param name="BitsandbytesBytes">the part of <paramref name="ForwardBytes"/> that bitsandbytes' bf16 matmul path adds</param>
-    public readonly record struct Peak(long ForwardBytes, long SamplerBytes, long HiddenStatesBytes, long SampledRequests, double SamplerBytesPerLogit, long BitsandbytesBytes = 0)
+    /// <param name="EncoderBytes">V1's dummy multimodal encoder pass, run before the forward (<see cref="EncoderPeakBytes"/>)</param>
+    /// <param name="EncoderOutputBytes">its outputs, held in the encoder cache through the forward and sampler</param>
+    public readonly record struct Peak(long ForwardBytes, long SamplerBytes, long HiddenStatesBytes, long SampledRequests, double SamplerBytesPerLogit, long BitsandbytesBytes = 0,
+        long EncoderBytes = 0, long EncoderOutputBytes = 0)
     {
-        public long Bytes => Math.Max(ForwardBytes, HiddenStatesBytes + SamplerBytes);
+        public long Bytes => Math.Max(Math.Max(ForwardBytes, HiddenStatesBytes + SamplerBytes) + EncoderOutputBytes, EncoderBytes);
+    }
+
+    /// <summary>
+    /// V1's profile run first encodes a dummy batch of the modality with the most tokens per item (gpu_model_runner.py
+    /// <c>profile_run</c>: <c>_get_mm_dummy_batch</c>, <c>get_multimodal_embeddings</c>) and keeps the outputs in the
+    /// encoder cache through the text forward. The batch holds max(1, min(budget ÷ tokens per image, max_num_seqs ×
+    /// images per prompt)) images, the budget being max(max_num_batched_tokens, tokens per image) (encoder_budget.py,
+    /// images per prompt = max_model_len ÷ tokens per image, at least 1). The ViT's live set at its MLP: the pixel
+    /// values, the residual stream and its norm (patches × width), and this rank's share of the MLP intermediate
+    /// (gate_up and the activated half when gated, fc1 and its activation otherwise; vLLM shards the vision linears
+    /// over TP); at attention the rank's qkv, the rotated q and k and the attention output. The larger phase counts.
+    /// </summary>
+    public static (long Peak, long Output) EncoderPeakBytes(VisionEncoderShape v, long maxNumBatchedTokens, int maxNumSeqs, long maxModelLen, int tp, int dtypeBytes, int textHidden)
+    {
+        long perImage = Math.Max(1, v.MaxTokensPerImage);
+        long budget = Math.Max(maxNumBatchedTokens, perImage);
+        long perPrompt = Math.Max(1, maxModelLen / perImage);
+        long images = Math.Max(1, Math.Min(budget / perImage, (long)maxNumSeqs * perPrompt));
+        long tokens = images * perImage;
+        long patches = tokens * v.PatchesPerToken;
+        long d = v.Hidden, inter = (v.Intermediate + tp - 1) / tp, shard = (d + tp - 1) / tp;
+        long stream = patches * (v.InputElementsPerPatch + 2 * d);
+        long mlp = patches * (v.GatedMlp ? 3 * inter : 2 * inter);
+        long attention = patches * (3 * shard + 2 * shard + shard);
+        return ((stream + Math.Max(mlp, attention)) * dtypeBytes, tokens * textHidden * dtypeBytes);
     }
 
     /// <summary>
@@ -54,7 +82,10 @@ public static class VllmProfileRun
         double perLogit = SamplerBytesPerLogit(settings.FlashInferSampler, dtypeBytes);
         long sampler = (long)Math.Ceiling(requests * (double)model.VocabSize * perLogit);
         long hidden = tokens * model.HiddenSize * dtypeBytes;
-        return new Peak(forward, sampler, hidden, requests, perLogit, bnb);
+        var (encoder, encoderOutput) = settings.Version.V1 && firstLayer == 0 && model.VisionEncoder is { } vision
+            ? EncoderPeakBytes(vision, tokens, settings.MaxNumSeqs, settings.MaxModelLen, settings.Parallel.Tensor, dtypeBytes, model.HiddenSize)
+            : (0, 0);
+        return new Peak(forward, sampler, hidden, requests, perLogit, bnb, encoder, encoderOutput);
     }
 
     /// <summary>

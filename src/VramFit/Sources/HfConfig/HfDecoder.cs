@@ -88,7 +88,8 @@ internal static class HfDecoder
         long visionParameters = 0,
         int? maxContext = null,
         int? vocab = null,
-        bool outputBias = false)
+        bool outputBias = false,
+        VisionEncoderShape? visionEncoder = null)
     {
         root ??= c;
         return new ModelDescription(
@@ -103,14 +104,15 @@ internal static class HfDecoder
             learnedPositions: learnedPositions,
             outputBias: outputBias,
             checkpointFormat: HfQuantization.Read(root, c.Has("torch_dtype") || c.Has("dtype") ? c.Dtype : root.Dtype),
-            visionEncoderParameters: visionParameters);
+            visionEncoderParameters: visionParameters,
+            visionEncoder: visionEncoder);
     }
 
     /// <summary>
     /// A multimodal checkpoint around a decoder translated from its text_config: the root's model_type, dtype and
     /// quantization_config, the root's tie_word_embeddings unless text_config states one, and the vision encoder's parameters.
     /// </summary>
-    public static ModelDescription Wrap(ModelDescription decoder, HfConfig root, long visionParameters)
+    public static ModelDescription Wrap(ModelDescription decoder, HfConfig root, long visionParameters, VisionEncoderShape? visionEncoder = null)
     {
         var text = root.Text;
         bool tied = text.Bool("tie_word_embeddings") ?? root.Bool("tie_word_embeddings") ?? decoder.TiedEmbeddings;
@@ -118,6 +120,7 @@ internal static class HfDecoder
         return new ModelDescription(root.ModelType, decoder.HiddenSize, decoder.VocabSize, decoder.Layers,
             tiedEmbeddings: tied, maxContext: decoder.MaxContext, dtype: dtype, normKind: decoder.NormKind,
             learnedPositions: decoder.LearnedPositions, outputBias: decoder.OutputBias,
-            checkpointFormat: HfQuantization.Read(root, dtype) ?? decoder.CheckpointFormat, visionEncoderParameters: visionParameters);
+            checkpointFormat: HfQuantization.Read(root, dtype) ?? decoder.CheckpointFormat, visionEncoderParameters: visionParameters,
+            visionEncoder: visionEncoder);
     }
 }

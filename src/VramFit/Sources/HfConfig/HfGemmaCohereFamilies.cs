@@ -55,8 +55,11 @@ internal static class HfGemmaCohereFamilies
             Mlp = HfDecoder.DenseMlp(c),
             NormCount = 4,
         });
-        long vision = root.Section("vision_config") is { } v ? HfVisionTowers.Siglip(v, c.RequireInt("hidden_size")) : 0;
-        return HfDecoder.Build(c, layers, tiedByDefault: true, root: root, visionParameters: vision);
+        var v = root.Section("vision_config");
+        long vision = v is null ? 0 : HfVisionTowers.Siglip(v, c.RequireInt("hidden_size"));
+        // Gemma-3 pools every image to mm_tokens_per_image (256) soft tokens (Gemma3MultiModalProjector)
+        return HfDecoder.Build(c, layers, tiedByDefault: true, root: root, visionParameters: vision,
+            visionEncoder: v is null ? null : HfVisionTowers.SiglipShape(v, root.Int("mm_tokens_per_image") ?? 256));
     }
 
     /// <summary>

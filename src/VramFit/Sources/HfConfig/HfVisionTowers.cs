@@ -1,3 +1,5 @@
+using VramFit.Models;
+
 namespace VramFit.Sources.HfConfig;
 
 /// <summary>
@@ -85,5 +87,48 @@ internal static class HfVisionTowers
         long bias = projectorBias ? 1 : 0;
         long projector = d + (long)spatialMerge * spatialMerge * d * d + (d * textHidden + bias * textHidden) + ((long)textHidden * textHidden + bias * textHidden);
         return tower + projector;
+    }
+
+    /// <summary>
+    /// Qwen2-VL / Qwen2.5-VL ViT shape. The processors' default max_pixels, 12,845,056 (preprocessor_config.json), over
+    /// 28 × 28 pixels per merged token give 16,384 tokens for the largest image.
+    /// </summary>
+    public static VisionEncoderShape QwenVitShape(HfConfig v, bool qwen25)
+    {
+        int d = qwen25 ? v.Int("hidden_size") ?? 1280 : v.Int("embed_dim") ?? 1280;
+        int ffn = qwen25 ? v.Int("intermediate_size") ?? 3420 : (int)(d * (v.Double("mlp_ratio") ?? 4));
+        int patch = v.Int("patch_size") ?? v.Int("spatial_patch_size") ?? 14, merge = v.Int("spatial_merge_size") ?? 2;
+        int input = (v.Int("in_chans") ?? v.Int("in_channels") ?? 3) * (v.Int("temporal_patch_size") ?? 2) * patch * patch;
+        return new VisionEncoderShape(d, ffn, qwen25, input, merge * merge, 12_845_056 / (patch * merge * patch * merge));
+    }
+
+    /// <summary>
+    /// Qwen3-VL ViT shape: the processor's default longest_edge of 16,777,216 pixels over 32 × 32 pixels per merged
+    /// token gives 16,384 tokens for the largest image.
+    /// </summary>
+    public static VisionEncoderShape Qwen3VitShape(HfConfig v)
+    {
+        int patch = v.Int("patch_size") ?? 16, merge = v.Int("spatial_merge_size") ?? 2;
+        int input = (v.Int("in_channels") ?? 3) * (v.Int("temporal_patch_size") ?? 2) * patch * patch;
+        return new VisionEncoderShape(v.Int("hidden_size") ?? 1152, v.Int("intermediate_size") ?? 4304, false, input, merge * merge,
+            16_777_216 / (patch * merge * patch * merge));
+    }
+
+    /// <summary>Pixtral shape: one image_size square of patches, merged spatial_merge_size² into a token.</summary>
+    public static VisionEncoderShape PixtralShape(HfConfig v, int spatialMerge)
+    {
+        int patch = v.Int("patch_size") ?? 16, side = (v.Int("image_size") ?? 1024) / patch;
+        int merge = Math.Max(1, spatialMerge);
+        return new VisionEncoderShape(v.Int("hidden_size") ?? 1024, v.Int("intermediate_size") ?? 4096, true,
+            (v.Int("num_channels") ?? 3) * patch * patch, merge * merge, side / merge * (side / merge));
+    }
+
+    /// <summary>SigLIP shape as Gemma-3 uses it: image_size² patches pooled to mm_tokens_per_image (256).</summary>
+    public static VisionEncoderShape SiglipShape(HfConfig v, int tokensPerImage)
+    {
+        int patch = v.Int("patch_size") ?? 16, side = (v.Int("image_size") ?? 224) / patch;
+        int tokens = Math.Max(1, tokensPerImage);
+        return new VisionEncoderShape(v.Int("hidden_size") ?? 768, v.Int("intermediate_size") ?? 3072, false,
+            (v.Int("num_channels") ?? 3) * patch * patch, Math.Max(1, side * side / tokens), tokens);
     }
 }

@@ -196,6 +196,27 @@ public class VllmEngineTests
         Assert.InRange(skipping - inFlight, expected - (2L << 20), expected + (2L << 20));
     }
 
+    /// <summary>
+    /// V1 profiles a multimodal model with one dummy image of the largest size first (16,384 tokens = 65,536 patches for
+    /// Qwen2.5-VL): that ViT pass sets the peak when it outgrows the text forward; V0 runs no separate encoder pass.
+    /// </summary>
+    [Fact]
+    public void V1_profiles_the_vision_encoder_with_the_largest_image()
+    {
+        var model = global::VramFit.Models.ModelCatalog.Find("Qwen/Qwen2.5-VL-3B-Instruct").Describe();
+        var shape = model.VisionEncoder!;
+        Assert.Equal((16384, 4, 1176, true), (shape.MaxTokensPerImage, shape.PatchesPerToken, shape.InputElementsPerPatch, shape.GatedMlp));
+        var (encoder, output) = VllmProfileRun.EncoderPeakBytes(shape, 2048, 256, 16384, 1, 2, model.HiddenSize);
+        // 65,536 patches × (1176 pixels + 2 × 1280 stream + 3 × 3420 MLP) × 2 B; outputs 16,384 × 2048 × 2 B
+        Assert.Equal(65536L * (1176 + 2 * 1280 + 3 * 3420) * 2, encoder);
+        Assert.Equal(16384L * 2048 * 2, output);
+
+        double PeakGib(string version) => Engine.Estimate(new EstimateRequest(model, new Deployment(ServingFixtures.H100, 1), new Workload(),
+            new EngineSettings([new("engine_version", version), new("max_model_len", "16384"), new("max_num_seqs", "1")]))).PrintedFigures["activation_peak_gib"];
+        Assert.Equal(Math.Round(encoder / (double)(1L << 30), 2), PeakGib("0.10.1 V1"), 2);
+        Assert.True(PeakGib("0.9.2 V0") < encoder / (double)(1L << 30));
+    }
+
     private static long WeightsOf(global::VramFit.Models.ModelDescription model)
     {
         var request = new EstimateRequest(model, new Deployment(ServingFixtures.H100, 1), new Workload(),

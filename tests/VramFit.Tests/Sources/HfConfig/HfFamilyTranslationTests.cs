@@ -221,6 +221,19 @@ public class HfFamilyTranslationTests
         Assert.InRange(TensorInventory.ParameterCount(m) + m.VisionEncoderParameters, published * 0.995, published * 1.005);
     }
 
+    /// <summary>The vision shapes engines profile with: the largest image in tokens and the patches behind each token.</summary>
+    [Theory]
+    [InlineData("Qwen/Qwen2.5-VL-7B-Instruct", 16384, 4)]
+    [InlineData("Qwen/Qwen3-VL-8B-Instruct", 16384, 4)]
+    [InlineData("mistralai/Mistral-Small-3.1-24B-Instruct-2503", 3025, 4)]
+    [InlineData("google/gemma-3-27b-it", 256, 16)]
+    public void Vision_towers_carry_the_shape_of_their_largest_image(string id, int tokens, int patchesPerToken)
+    {
+        var shape = Catalog(id).VisionEncoder!;
+        Assert.Equal((tokens, patchesPerToken), (shape.MaxTokensPerImage, shape.PatchesPerToken));
+        Assert.Null(Catalog("meta-llama/Llama-3.1-8B").VisionEncoder);
+    }
+
     /// <summary>Mistral-Small-3.1-24B (published 24.0 B): a Mistral decoder plus Pixtral and its projector (≈0.44 B).</summary>
     [Fact]
     public void Mistral3_is_a_mistral_decoder_with_pixtral_counted_separately()
