@@ -9,13 +9,22 @@ internal static class LlamaCppBuffers
 
     /// <summary>Device buffer of GPU <paramref name="index"/> as the configured build names it ("MTL0" on recent Metal builds).</summary>
     public static string Device(LlamaCppSettings s, int index) =>
-        s.Backend == LlamaCppBackend.Metal && s.IndexedMetalNames ? $"MTL{index}" : Device(s.Backend, index);
+        s.Backend != LlamaCppBackend.Metal || !s.IndexedMetalNames ? Device(s.Backend, index)
+        : (uint)index < CachedCount ? IndexedMetal[index] : $"MTL{index}";
+
+    /// <summary>GPU <paramref name="index"/>'s weights mapped from the file on unified memory: "Metal_Mapped", "MTL0_Mapped".</summary>
+    public static string DeviceMapped(LlamaCppSettings s, int index) =>
+        !s.IndexedMetalNames ? "Metal_Mapped" : (uint)index < CachedCount ? IndexedMetalMapped[index] : $"MTL{index}_Mapped";
 
     private const int CachedCount = 16;
 
     // names of the first 16 devices of each backend, built once: placement asks for them per layer
     private static readonly string[][] Names = Enum.GetValues<LlamaCppBackend>()
         .Select(b => Enumerable.Range(0, CachedCount).Select(i => Format(b, i)).ToArray()).ToArray();
+
+    private static readonly string[] IndexedMetal = [.. Enumerable.Range(0, CachedCount).Select(i => $"MTL{i}")];
+
+    private static readonly string[] IndexedMetalMapped = [.. IndexedMetal.Select(n => n + "_Mapped")];
 
     private static string Format(LlamaCppBackend b, int index) => b switch
     {

@@ -186,7 +186,7 @@ public sealed class LlamaCppEngine : IEngineModel
 
             Add(perBuffer, HostWeights(s, v, p, layer: -1), table.InputBytes);
             Add(perBuffer, p.OutputDevice >= 0 ? DeviceWeights(s, v, p.OutputDevice) : HostWeights(s, v, p, layer: -1), table.OutputBytes);
-            ranges = mapped is null ? [] : MappedRanges(table, p);
+            ranges = mapped is null ? [] : MappedRanges(table, p, device: -1);
         }
 
         // a tied output head: llama.cpp loads token_embd a second time as "output" on the output layer's device
@@ -196,36 +196,22 @@ public sealed class LlamaCppEngine : IEngineModel
         {
             if (bytes == 0)
                 continue;
-            if (!p.HasRegexOverrides && s.Backend == LlamaCppBackend.Metal && buffer.EndsWith("_Mapped", StringComparison.Ordinal) && buffer != mapped)
+            // mapped, not copied: one buffer per file, each the file range of the tensors it holds — the host tensors with
+            // mmap, and on Metal (unified memory) a GPU's own tensors as well
+            bool host = buffer == mapped;
+            if (host || (!p.HasRegexOverrides && s.Backend == LlamaCppBackend.Metal && s.Mmap && v.MetalMappedWeights && buffer.EndsWith("_Mapped", StringComparison.Ordinal)))
             {
-                int device = Enumerable.Range(0, p.Devices).FirstOrDefault(d => DeviceWeights(s, v, d) == buffer);
-                foreach (var range in DeviceMappedRanges(table, p, device))
+                int device = host ? -1 : Enumerable.Range(0, p.Devices).FirstOrDefault(d => DeviceWeights(s, v, d) == buffer);
+                foreach (var range in host ? ranges : MappedRanges(table, p, device))
                     if (range.Length > 0)
                         items.Add(new MemoryItem
                         {
-                            Name = "model buffer (mmap, Metal)",
+                            Name = host ? "model buffer (mmap)" : "model buffer (mmap, Metal)",
                             Category = MemoryCategory.Weights,
                             Bytes = range.Length,
                             Device = buffer,
-                            Formula = "file range from the first to the last byte of this GPU's tensors (unified memory: mapped, not copied)",
-                            Inputs = [new("GPU tensors", bytes / Mib, "MiB"), new("offloaded layers", p.OffloadedLayers)],
-                            Origin = "llama.cpp load_tensors: ggml_backend_dev_buffer_from_host_ptr over the device's mapping range (ggml-metal buffer_from_ptr)",
-                        });
-                continue;
-            }
-
-            if (buffer == mapped)
-            {
-                foreach (var range in ranges)
-                    if (range.Length > 0)
-                        items.Add(new MemoryItem
-                        {
-                            Name = "model buffer (mmap)",
-                            Category = MemoryCategory.Weights,
-                            Bytes = range.Length,
-                            Device = buffer,
-                            Formula = "file range from the first to the last byte of the host tensors (mapped, not copied)",
-                            Inputs = [new("host tensors", bytes / Mib, "MiB"), new("files", ranges.Length), new("offloaded layers", p.OffloadedLayers)],
+                            Formula = $"file range from the first to the last byte of the {(host ? "host" : "GPU's")} tensors (mapped, not copied)",
+                            Inputs = [new(host ? "host tensors" : "GPU tensors", bytes / Mib, "MiB"), new("files", table.Parts), new("offloaded layers", p.OffloadedLayers)],
                             Origin = "llama.cpp load_tensors: ggml_backend_dev_buffer_from_host_ptr over llama_model_loader::get_mapping_range",
                         });
                 continue;
@@ -246,46 +232,26 @@ public sealed class LlamaCppEngine : IEngineModel
         }
     }
 
-    /// <summary>Per file, the range holding every host tensor when whole layers (and --n-cpu-moe experts) are placed.</summary>
-    private static LlamaCppTensorTable.Extent[] MappedRanges(LlamaCppTensorTable table, LlamaCppPlacement p)
+    /// <summary>
+    /// Per file, the range holding every tensor of <paramref name="device"/> when whole layers (and --n-cpu-moe experts)
+    /// are placed; device −1 is the host (the input layer, CPU layers and experts kept on the host).
+    /// </summary>
+    private static LlamaCppTensorTable.Extent[] MappedRanges(LlamaCppTensorTable table, LlamaCppPlacement p, int device)
     {
         var ranges = new LlamaCppTensorTable.Extent[table.Parts];
         for (int part = 0; part < ranges.Length; part++)
         {
             var x = table.Extents[part];
-            var range = x.Input;
+            var range = device < 0 ? x.Input : LlamaCppTensorTable.Extent.Empty;
             for (int il = 0; il < x.Layer.Length; il++)
             {
-                if (p.LayerDevice(il) < 0)
+                if (p.LayerDevice(il) == device)
                     range = range.With(x.Layer[il]);
-                else if (p.ExpertsOnHost(il))
+                else if (device < 0 && p.ExpertsOnHost(il))
                     range = range.With(x.Expert[il]);
             }
 
-            ranges[part] = p.OutputDevice < 0 ? range.With(x.Output) : range;
-        }
-
-        return ranges;
-    }
-
-    /// <summary>Per file, the range holding every tensor of GPU <paramref name="d"/> (Metal maps it from the file).</summary>
-    private static LlamaCppTensorTable.Extent[] DeviceMappedRanges(LlamaCppTensorTable table, LlamaCppPlacement p, int d)
-    {
-        var ranges = new LlamaCppTensorTable.Extent[table.Parts];
-        for (int part = 0; part < ranges.Length; part++)
-        {
-            var x = table.Extents[part];
-            var range = LlamaCppTensorTable.Extent.Empty;
-            for (int il = 0; il < x.Layer.Length; il++)
-            {
-                if (p.LayerDevice(il) != d)
-                    continue;
-                range = range.With(x.Layer[il]);
-                if (!p.ExpertsOnHost(il))
-                    range = range.With(x.Expert[il]);
-            }
-
-            ranges[part] = p.OutputDevice == d ? range.With(x.Output) : range;
+            ranges[part] = p.OutputDevice == device ? range.With(x.Output) : range;
         }
 
         return ranges;
@@ -296,7 +262,7 @@ public sealed class LlamaCppEngine : IEngineModel
     /// "&lt;device&gt;_Mapped" (<see cref="LlamaCppVersion.MetalMappedWeights"/>), elsewhere the device buffer.
     /// </summary>
     private static string DeviceWeights(LlamaCppSettings s, LlamaCppVersion v, int d) =>
-        s.Backend == LlamaCppBackend.Metal && s.Mmap && v.MetalMappedWeights ? LlamaCppBuffers.Device(s, d) + "_Mapped" : LlamaCppBuffers.Device(s, d);
+        s.Backend == LlamaCppBackend.Metal && s.Mmap && v.MetalMappedWeights ? LlamaCppBuffers.DeviceMapped(s, d) : LlamaCppBuffers.Device(s, d);
 
     /// <summary>Host buffer of weights kept off the GPUs: mmap'd ("CPU_Mapped"), else pinned host memory of a GPU build.</summary>
     private static string HostWeights(LlamaCppSettings s, LlamaCppVersion v, LlamaCppPlacement p, int layer, bool overridden = false)
