@@ -49,6 +49,10 @@ public sealed record Accelerator
     /// <summary>CUDA compute capability ("9.0") for NVIDIA parts.</summary>
     public string? ComputeCapability { get; init; }
 
+    /// <summary><see cref="ComputeCapability"/> as a number (9.0), or null when it is unknown or not a number.</summary>
+    public double? ComputeCapabilityNumber =>
+        double.TryParse(ComputeCapability, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var cc) ? cc : null;
+
     /// <summary>Memory is shared with the CPU (Apple M-series).</summary>
     public bool UnifiedMemory { get; init; }
 

@@ -34,8 +34,7 @@ public static class CommunicationBuffers
     public static long KernelModulesBytes(Accelerator gpu) => BeforeHopper(gpu) ? KernelModulesBytesBeforeHopper : HopperKernelModulesBytes;
 
     /// <summary>Compute capability below 9.0; a GPU of unknown capability counts as Hopper (the larger figures).</summary>
-    private static bool BeforeHopper(Accelerator gpu) =>
-        double.TryParse(gpu.ComputeCapability, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var cc) && cc < 9.0;
+    private static bool BeforeHopper(Accelerator gpu) => gpu.ComputeCapabilityNumber < 9.0;
 
     /// <summary>
     /// CUDA context of one process on Hopper and later with lazy module loading (CUDA 12: ≈500 MiB on H100 as
@@ -83,7 +82,6 @@ public static class CommunicationBuffers
     {
         if (!HasNvLink(gpu))
             return 4;
-        return double.TryParse(gpu.ComputeCapability, System.Globalization.NumberStyles.Float,
-            System.Globalization.CultureInfo.InvariantCulture, out var cc) && cc >= 9.0 ? 32 : 16;
+        return gpu.ComputeCapabilityNumber >= 9.0 ? 32 : 16;
     }
 }

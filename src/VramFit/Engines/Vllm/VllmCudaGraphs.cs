@@ -67,14 +67,13 @@ public static class VllmCudaGraphs
     /// active adapters (CompilationConfig.cudagraph_specialize_lora, default on); the full decode graphs of 0.11's
     /// FULL_AND_PIECEWISE mode add no measurable memory in the logged captures of 0.11–0.16, which share the pool.
     /// </summary>
-    public static long GraphCount(VllmSettings s)
+    public static long GraphCount(VllmSettings s, int captureSizes)
     {
         if (s.EnforceEager)
             return 0;
-        long graphs = CaptureSizes(s).Count;
-        return s.Version.V1 && s.Version.AtLeast(11) && s.LoraRank > 0 ? 2 * graphs : graphs;
+        return s.Version.V1 && s.Version.AtLeast(11) && s.LoraRank > 0 ? 2L * captureSizes : captureSizes;
     }
 
-    /// <summary>Graphs × layers × kernels per layer × <see cref="BytesPerKernelNode"/>.</summary>
-    public static long Bytes(VllmSettings s, int layers) => GraphCount(s) * layers * KernelsPerLayer(s) * BytesPerKernelNode;
+    /// <summary><paramref name="graphs"/> (<see cref="GraphCount"/>) × layers × kernels per layer × <see cref="BytesPerKernelNode"/>.</summary>
+    public static long Bytes(VllmSettings s, int layers, long graphs) => graphs * layers * KernelsPerLayer(s) * BytesPerKernelNode;
 }

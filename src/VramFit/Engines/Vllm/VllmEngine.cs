@@ -47,6 +47,7 @@ public sealed class VllmEngine : IEngineModel
         var devices = ImmutableArray.CreateBuilder<DeviceMemory>(layout.Pipeline);
         var charge = VllmMemoryProfiler.ChargeOf(s.Version);
         int captureSizes = s.EnforceEager ? 0 : VllmCudaGraphs.CaptureSizes(s).Count;
+        long graphCount = VllmCudaGraphs.GraphCount(s, captureSizes);
         VllmKvPlan? engineKv = null;
         long stage0Weights = 0, stage0NonTorch = 0, stage0Activation = 0, stage0Available = 0, graphs = 0;
         int decodeLayers = rules.LoadNextN ? model.Layers.Length : model.RepeatingLayerCount;
@@ -66,7 +67,7 @@ public sealed class VllmEngine : IEngineModel
             long nonTorch = VllmMemoryProfiler.NonTorchBytes(s.Version, layout.Tensor, deployment.Gpu);
             bool last = stage == layout.Pipeline - 1;
             var peak = VllmProfileRun.Measure(model, s, dtypeBytes, w.FirstLayer, w.LayerCount, last);
-            long graphBytes = VllmCudaGraphs.Bytes(s, w.LayerCount);
+            long graphBytes = VllmCudaGraphs.Bytes(s, w.LayerCount, graphCount);
             // the budget less everything but the activation peak, which differs by rank under V0
             long beforePeak = requested - weights - nonTorch - (s.EstimateCudaGraphs ? graphBytes : 0);
             long available = s.KvCacheMemoryBytes ?? beforePeak - peak.Bytes;
@@ -130,7 +131,7 @@ public sealed class VllmEngine : IEngineModel
                 new FormulaInput("groups", plan.Groups.Count), new FormulaInput("layers per group", plan.GroupSize)));
             items.Add(ServingItems.Item(s.EstimateCudaGraphs ? "CUDA graphs (estimated before the KV cache)" : "CUDA graphs (captured after the KV cache)", MemoryCategory.Overhead, graphBytes, device,
                 "captured graphs × layers × kernels per layer × bytes per kernel node", "vLLM gpu_model_runner.py capture_model",
-                new FormulaInput("capture sizes", captureSizes), new FormulaInput("graphs", VllmCudaGraphs.GraphCount(s)),
+                new FormulaInput("capture sizes", captureSizes), new FormulaInput("graphs", graphCount),
                 new FormulaInput("layers", w.LayerCount), new FormulaInput("kernels per layer", VllmCudaGraphs.KernelsPerLayer(s)),
                 new FormulaInput("bytes per kernel node", VllmCudaGraphs.BytesPerKernelNode), new FormulaInput("enforce_eager", s.EnforceEager ? 1 : 0)));
             if (charge != VllmNonTorchCharge.DeviceWide)

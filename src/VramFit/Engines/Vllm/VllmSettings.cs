@@ -189,7 +189,7 @@ public sealed record VllmSettings
     /// </summary>
     private static WeightFormat RuntimeLayout(WeightFormat checkpoint, string? quantization, Accelerator gpu, VllmVersion version)
     {
-        bool ampere = double.TryParse(gpu.ComputeCapability, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var cc) && cc >= 8.0;
+        bool ampere = gpu.ComputeCapabilityNumber >= 8.0;
         string? method = quantization?.Trim().ToLowerInvariant();
         bool marlin = method == "gptq_marlin" || (method is null && ampere && version.AtLeast(5, 0));
         if (checkpoint.Kind != WeightFormatKind.Gptq || !checkpoint.Symmetric || checkpoint.Bits is not (4 or 8) || checkpoint.GroupSize is not (-1 or 32 or 64 or 128) || !marlin)
@@ -232,7 +232,7 @@ public sealed record VllmSettings
 
     private static ScalarType ResolveDtype(string? text, ScalarType modelDtype, Accelerator gpu)
     {
-        bool noBf16 = double.TryParse(gpu.ComputeCapability, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var cc) && cc < 8.0;
+        bool noBf16 = gpu.ComputeCapabilityNumber < 8.0;
         if (text is null || text.Equals("auto", StringComparison.OrdinalIgnoreCase))
         {
             // "auto": the config's torch_dtype, but float32 checkpoints are served in bfloat16/float16, and bfloat16
