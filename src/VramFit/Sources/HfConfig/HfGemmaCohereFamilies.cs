@@ -55,11 +55,11 @@ internal static class HfGemmaCohereFamilies
             Mlp = HfDecoder.DenseMlp(c),
             NormCount = 4,
         });
-        var v = root.Section("vision_config");
-        long vision = v is null ? 0 : HfVisionTowers.Siglip(v, c.RequireInt("hidden_size"));
         // Gemma-3 pools every image to mm_tokens_per_image (256) soft tokens (Gemma3MultiModalProjector)
-        return HfDecoder.Build(c, layers, tiedByDefault: true, root: root, visionParameters: vision,
-            visionEncoder: v is null ? null : HfVisionTowers.SiglipShape(v, root.Int("mm_tokens_per_image") ?? 256));
+        var (vision, shape) = root.Section("vision_config") is { } v
+            ? HfVisionTowers.Siglip(v, c.RequireInt("hidden_size"), root.Int("mm_tokens_per_image") ?? 256)
+            : default;
+        return HfDecoder.Build(c, layers, tiedByDefault: true, root: root, visionParameters: vision, visionEncoder: shape);
     }
 
     /// <summary>

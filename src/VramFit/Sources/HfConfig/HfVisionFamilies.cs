@@ -21,10 +21,8 @@ internal static class HfVisionFamilies
             Attention = HfDecoder.Attention(c, t, c.Int("sliding_window") ?? 0, qkvBias: true),
             Mlp = HfDecoder.DenseMlp(c),
         });
-        var v = root.Section("vision_config");
-        bool qwen25 = root.ModelType == "qwen2_5_vl";
-        long vision = v is null ? 0 : HfVisionTowers.QwenVit(v, qwen25, c.RequireInt("hidden_size"));
-        return HfDecoder.Build(c, layers, root: root, visionParameters: vision, visionEncoder: v is null ? null : HfVisionTowers.QwenVitShape(v, qwen25));
+        var (vision, shape) = root.Section("vision_config") is { } v ? HfVisionTowers.QwenVit(v, root.ModelType == "qwen2_5_vl", c.RequireInt("hidden_size")) : default;
+        return HfDecoder.Build(c, layers, root: root, visionParameters: vision, visionEncoder: shape);
     }
 
     /// <summary>
@@ -35,9 +33,8 @@ internal static class HfVisionFamilies
     {
         var text = root.Text;
         var decoder = root.ModelType == "qwen3_vl_moe" ? HfLlamaFamilies.QwenMoE(text) : HfLlamaFamilies.Qwen3(text);
-        var v = root.Section("vision_config");
-        long vision = v is null ? 0 : HfVisionTowers.Qwen3Vit(v, decoder.HiddenSize);
-        return HfDecoder.Wrap(decoder, root, vision, v is null ? null : HfVisionTowers.Qwen3VitShape(v));
+        var (vision, shape) = root.Section("vision_config") is { } v ? HfVisionTowers.Qwen3Vit(v, decoder.HiddenSize) : default;
+        return HfDecoder.Wrap(decoder, root, vision, shape);
     }
 
     /// <summary>
@@ -47,9 +44,9 @@ internal static class HfVisionFamilies
     public static ModelDescription Mistral3(HfConfig root)
     {
         var decoder = HfLlamaFamilies.Llama(root.Text);
-        var v = root.Section("vision_config");
-        int merge = root.Int("spatial_merge_size") ?? 2;
-        long vision = v is null ? 0 : HfVisionTowers.Pixtral(v, decoder.HiddenSize, merge, root.Bool("multimodal_projector_bias") ?? false);
-        return HfDecoder.Wrap(decoder, root, vision, v is null ? null : HfVisionTowers.PixtralShape(v, merge));
+        var (vision, shape) = root.Section("vision_config") is { } v
+            ? HfVisionTowers.Pixtral(v, decoder.HiddenSize, root.Int("spatial_merge_size") ?? 2, root.Bool("multimodal_projector_bias") ?? false)
+            : default;
+        return HfDecoder.Wrap(decoder, root, vision, shape);
     }
 }
