@@ -80,10 +80,17 @@ public static class LlamaCppTensors
     /// size, which the count alone does not give; equal shares stand for it). A checkpoint read from real split files
     /// keeps its own parts.
     /// </summary>
-    internal static Checkpoint SplitIntoFiles(Checkpoint checkpoint, int files)
+    internal static Checkpoint SplitIntoFiles(Checkpoint checkpoint, int files) =>
+        files <= 1 || checkpoint.Tensors.Any(t => t.Part != 0)
+            ? checkpoint
+            // cached per checkpoint and count, so the tensor table built from the split is reused across estimates
+            : Splits.GetValue(checkpoint, _ => new()).GetOrAdd(files, static (n, c) => Split(c, n), checkpoint);
+
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<Checkpoint,
+        System.Collections.Concurrent.ConcurrentDictionary<int, Checkpoint>> Splits = new();
+
+    private static Checkpoint Split(Checkpoint checkpoint, int files)
     {
-        if (files <= 1 || checkpoint.Tensors.Any(t => t.Part != 0))
-            return checkpoint;
         long share = (checkpoint.TotalBytes + files - 1) / files, filled = 0;
         int part = 0;
         var split = new List<CheckpointTensor>(checkpoint.Tensors.Length);
